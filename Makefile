@@ -1,0 +1,64 @@
+# Helpdesk AI: the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format check migrations-check mongo-migrations schema bench-auth constraints clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
+		echo "Helpdesk AI needs Python 3.11: install it, or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The embedded default: SQLite under var/, in-memory channel layer, jobs in-process.
+run: install
+	DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DEBUG=true $(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "Helpdesk AI on http://$(HOST):$(PORT)/   API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/   admin: http://$(HOST):$(PORT)/admin/"
+	@echo ""
+	DEBUG=true $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --log-level info
+
+test: install
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations-check:
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=helpdesk.settings.mongo_migrations $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Regenerate the migrations of Django's contrib apps for MongoDB (no server needed).
+mongo-migrations:
+	DJANGO_SETTINGS_MODULE=helpdesk.settings.mongo_migrations $(BIN)/python manage.py makemigrations admin auth contenttypes
+
+schema:
+	DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+
+bench-auth: install
+	$(BIN)/python bench/auth_latency.py
+
+# Re-pin every package after changing requirements*.txt (keeps torch on the CPU build).
+constraints:
+	@{ echo "# Every package of the runtime and dev sets, pinned as resolved together on Python 3.11 (pip freeze)."; \
+	   echo "# torch==2.13.0 is the CPU build: never let anything upgrade it to a multi-GB CUDA build."; \
+	   echo "# Regenerate: make constraints"; \
+	   $(BIN)/pip freeze --exclude-editable | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) var

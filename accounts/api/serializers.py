@@ -1,0 +1,97 @@
+"""Request and response shapes of the accounts API. Roles travel as their lower-case names."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import Department, Role, User
+from accounts.services import MAX_SKILL_LENGTH, MAX_SKILLS
+from helpdesk.api.serializers import StrictSerializer
+
+
+class RoleField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Role.api_names(), **kwargs)
+
+    def to_representation(self, value):
+        return Role(value).api_name
+
+    def to_internal_value(self, data):
+        return Role.from_api_name(super().to_internal_value(data))
+
+
+class DepartmentOut(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["id", "name", "description", "created_at"]
+
+
+class DepartmentIn(StrictSerializer):
+    name = serializers.CharField(max_length=80)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class UserOut(serializers.ModelSerializer):
+    role = RoleField(read_only=True)
+    department = serializers.PrimaryKeyRelatedField(read_only=True)
+    skills = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "department",
+            "skills",
+            "is_active",
+            "is_available",
+            "date_joined",
+            "last_login",
+        ]
+        read_only_fields = fields
+
+
+class UserIn(StrictSerializer):
+    """An admin creating a user (all fields) or changing one (partial)."""
+
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    role = RoleField(required=False)
+    department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), required=False, allow_null=True)
+    skills = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_SKILL_LENGTH), max_length=MAX_SKILLS, required=False
+    )
+    is_available = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class SignupIn(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class LoginIn(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class RefreshIn(StrictSerializer):
+    refresh = serializers.CharField(max_length=2048)
+
+
+class TokenPairOut(serializers.Serializer):
+    access = serializers.CharField(help_text="Send as `Authorization: Bearer <access>`; short-lived.")
+    refresh = serializers.CharField(help_text="Trade once at /api/v1/auth/refresh/ for a new pair.")
+
+
+class MeIn(StrictSerializer):
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    is_available = serializers.BooleanField(required=False)

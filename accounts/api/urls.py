@@ -1,0 +1,18 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("users", views.UserViewSet, basename="user")
+router.register("departments", views.DepartmentViewSet, basename="department")
+
+urlpatterns = [
+    path("auth/signup/", views.SignupView.as_view(), name="auth-signup"),
+    path("auth/login/", views.LoginView.as_view(), name="auth-login"),
+    path("auth/refresh/", views.RefreshView.as_view(), name="auth-refresh"),
+    path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/me/", views.MeView.as_view(), name="auth-me"),
+    *router.urls,
+]

@@ -1,0 +1,276 @@
+"""Accounts API: sign-up and tokens, the caller's profile, users and departments. Views only
+translate HTTP; rules live in accounts.services and accounts.policies."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
+from django.db.models import Q
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services, tokens
+from accounts.api import examples
+from accounts.api.serializers import (
+    DepartmentIn,
+    DepartmentOut,
+    LoginIn,
+    MeIn,
+    RefreshIn,
+    SignupIn,
+    TokenPairOut,
+    UserIn,
+    UserOut,
+)
+from accounts.models import Department, Role, User, normalize_email
+from helpdesk.api import ratelimits
+from helpdesk.api.permissions import ReadAgentsWriteAdmins, ReadAllWriteAdmins
+from helpdesk.api.schema import errors
+
+
+class TokenEndpoint(APIView):
+    """Sign-in endpoints take credentials in the body, never a (possibly stale) bearer token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+def _login_account_key(group: str, request) -> str:
+    return normalize_email(request.login_email)
+
+
+class SignupView(TokenEndpoint):
+    @extend_schema(
+        tags=["auth"],
+        summary="Create an employee account",
+        description="Anyone may sign up; the new user is always an employee. Limited per IP.",
+        request=SignupIn,
+        responses={201: UserOut, **errors(400, 429)},
+        examples=[examples.SIGNUP_IN, examples.USER_OUT],
+    )
+    def post(self, request):
+        ratelimits.consume(request._request, scope="signup_ip")
+        data = SignupIn.validated(request.data)
+        user = services.user_signup(**data)
+        return Response(UserOut(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(TokenEndpoint):
+    @extend_schema(
+        tags=["auth"],
+        summary="Sign in with email and password",
+        description=(
+            "Returns an access token (send it as `Authorization: Bearer <access>`) and a refresh token. "
+            "After 5 wrong tries in a minute, for one account or from one IP, further tries get 429."
+        ),
+        request=LoginIn,
+        responses={200: TokenPairOut, **errors(400, 401, 429)},
+        examples=[examples.LOGIN_IN, examples.TOKEN_PAIR_OUT],
+    )
+    def post(self, request):
+        data = LoginIn.validated(request.data)
+        django_request = request._request
+        django_request.login_email = data["email"]
+        ratelimits.attempt_allowed(django_request, scope="login_ip", key="ip")
+        ratelimits.attempt_allowed(django_request, scope="login_account", key=_login_account_key)
+        user = authenticate(django_request, email=data["email"], password=data["password"])
+        if user is None:
+            ratelimits.count_failure(django_request, scope="login_ip", key="ip")
+            ratelimits.count_failure(django_request, scope="login_account", key=_login_account_key)
+            raise AuthenticationFailed("Email or password is wrong.", code="invalid_credentials")
+        user_logged_in.send(sender=User, request=django_request, user=user)
+        return Response(tokens.issue_pair(user))
+
+
+class RefreshView(TokenEndpoint):
+    @extend_schema(
+        tags=["auth"],
+        summary="Trade a refresh token for a new pair",
+        description="Each refresh token works once: the one sent is spent, a second use gets 401.",
+        request=RefreshIn,
+        responses={200: TokenPairOut, **errors(400, 401, 429)},
+        examples=[examples.REFRESH_IN, examples.TOKEN_PAIR_OUT],
+    )
+    def post(self, request):
+        ratelimits.consume(request._request, scope="refresh_ip")
+        data = RefreshIn.validated(request.data)
+        return Response(tokens.rotate(data["refresh"]))
+
+
+class LogoutView(TokenEndpoint):
+    @extend_schema(
+        tags=["auth"],
+        summary="Sign out: revoke a refresh token",
+        description="The refresh token can never be used again. Access tokens expire on their own within minutes.",
+        request=RefreshIn,
+        responses={204: None, **errors(400, 401, 429)},
+        examples=[examples.REFRESH_IN],
+    )
+    def post(self, request):
+        ratelimits.consume(request._request, scope="refresh_ip")
+        data = RefreshIn.validated(request.data)
+        tokens.revoke(data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="The signed-in user",
+        responses={200: UserOut},
+        examples=[examples.USER_OUT],
+    )
+    def get(self, request):
+        return Response(UserOut(request.user).data)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Change your name or availability",
+        request=MeIn,
+        responses={200: UserOut, **errors(400)},
+        examples=[examples.ME_IN, examples.USER_OUT],
+    )
+    def patch(self, request):
+        data = MeIn.validated(request.data)
+        return Response(UserOut(services.profile_update(user=request.user, **data)).data)
+
+
+class UserFilter(filters.FilterSet):
+    role = filters.ChoiceFilter(choices=[(name, name) for name in Role.api_names()], method="filter_role")
+    department = filters.CharFilter(field_name="department_id")
+    is_active = filters.BooleanFilter()
+    is_available = filters.BooleanFilter()
+    q = filters.CharFilter(method="filter_q", label="Search email and name")
+
+    class Meta:
+        model = User
+        fields = ["role", "department", "is_active", "is_available"]
+
+    def filter_role(self, queryset, name, value):
+        return queryset.filter(role=Role.from_api_name(value))
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(
+            Q(email__icontains=value) | Q(first_name__icontains=value) | Q(last_name__icontains=value)
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List users",
+        description="Admins see everyone; agents and leads the users of their own department.",
+        responses={200: UserOut(many=True), **errors(403)},
+        examples=[examples.USER_OUT],
+    ),
+    retrieve=extend_schema(
+        summary="Show a user",
+        responses={200: UserOut, **errors(403)},
+        examples=[examples.USER_OUT],
+    ),
+    create=extend_schema(
+        summary="Create a user (admins)",
+        request=UserIn,
+        responses={201: UserOut, **errors(403)},
+        examples=[examples.USER_IN, examples.USER_OUT],
+    ),
+    partial_update=extend_schema(
+        summary="Change a user (admins): role, department, skills, deactivate",
+        request=UserIn,
+        responses={200: UserOut, **errors(403)},
+        examples=[examples.USER_PATCH_IN, examples.USER_OUT],
+    ),
+    destroy=extend_schema(
+        summary="Deactivate a user (admins)",
+        description="The account is kept for history but can no longer sign in; its tokens stop working.",
+        responses={204: None, **errors(403)},
+    ),
+)
+class UserViewSet(viewsets.ModelViewSet):
+    queryset = User.objects.none()  # the real one is scoped per request in get_queryset
+    permission_classes = [IsAuthenticated, ReadAgentsWriteAdmins]
+    serializer_class = UserOut
+    filterset_class = UserFilter
+    ordering_fields = ["email", "date_joined", "role", "last_name"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.users_for(user=self.request.user)
+
+    def create(self, request):
+        data = UserIn.validated(request.data)
+        user = services.user_create(actor=request.user, **data)
+        return Response(UserOut(user).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        user = selectors.user_for(user=request.user, user_id=pk)
+        data = UserIn.validated(request.data, partial=True)
+        return Response(UserOut(services.user_update(actor=request.user, user=user, **data)).data)
+
+    def destroy(self, request, pk=None):
+        user = selectors.user_for(user=request.user, user_id=pk)
+        services.user_deactivate(actor=request.user, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List departments", responses={200: DepartmentOut(many=True)}, examples=[examples.DEPARTMENT_OUT]
+    ),
+    retrieve=extend_schema(
+        summary="Show a department", responses={200: DepartmentOut}, examples=[examples.DEPARTMENT_OUT]
+    ),
+    create=extend_schema(
+        summary="Create a department (admins)",
+        request=DepartmentIn,
+        responses={201: DepartmentOut, **errors(403)},
+        examples=[examples.DEPARTMENT_IN, examples.DEPARTMENT_OUT],
+    ),
+    partial_update=extend_schema(
+        summary="Change a department (admins)",
+        request=DepartmentIn,
+        responses={200: DepartmentOut, **errors(403)},
+        examples=[examples.DEPARTMENT_IN, examples.DEPARTMENT_OUT],
+    ),
+    destroy=extend_schema(
+        summary="Delete a department (admins)",
+        description="Only a department without members can be deleted (409 otherwise).",
+        responses={204: None, **errors(403, 409)},
+    ),
+)
+class DepartmentViewSet(viewsets.ModelViewSet):
+    queryset = Department.objects.none()
+    permission_classes = [IsAuthenticated, ReadAllWriteAdmins]
+    serializer_class = DepartmentOut
+    ordering_fields = ["name", "created_at"]
+    filterset_fields: list[str] = []
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.departments()
+
+    def create(self, request):
+        data = DepartmentIn.validated(request.data)
+        department = services.department_create(actor=request.user, **data)
+        return Response(DepartmentOut(department).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        department = selectors.department_get(department_id=pk)
+        data = DepartmentIn.validated(request.data, partial=True)
+        return Response(
+            DepartmentOut(services.department_update(actor=request.user, department=department, **data)).data
+        )
+
+    def destroy(self, request, pk=None):
+        department = selectors.department_get(department_id=pk)
+        services.department_delete(actor=request.user, department=department)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,26 @@
+"""Reads of users and departments, always narrowed to what the asking user may see."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts import policies
+from accounts.models import Department, User
+
+
+def users_for(*, user: User) -> QuerySet[User]:
+    return User.objects.filter(policies.visible_users(user))
+
+
+def user_for(*, user: User, user_id: str) -> User:
+    return get_object_or_404(users_for(user=user), pk=user_id)
+
+
+def departments() -> QuerySet[Department]:
+    """Department names are not secret: everyone signed in may read them."""
+    return Department.objects.all()
+
+
+def department_get(*, department_id: str) -> Department:
+    return get_object_or_404(Department, pk=department_id)

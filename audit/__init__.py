@@ -1,0 +1,1 @@
+"""Audit: the append-only activity log and its API."""

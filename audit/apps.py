@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """Audit: the append-only activity log and its API."""
+
+    name = "audit"

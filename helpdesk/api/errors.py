@@ -1,0 +1,205 @@
+"""The one home of errors: domain exceptions and their rendering as application/problem+json.
+
+Services raise `DomainError` subclasses; DRF and Django raise their own. Every error under /api/
+leaves here as RFC 9457 problem details: type, title, status, detail, instance, code, request_id,
+and `errors` ({field: [messages]}) for validation.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("helpdesk.api")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:helpdesk:problem:"
+
+
+class DomainError(Exception):
+    """A rule of the domain said no. Subclasses set the HTTP status, code and title."""
+
+    status = 400
+    code = "invalid"
+    title = "Invalid request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: dict | None = None,
+        headers: dict | None = None,
+    ):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class Invalid(DomainError):
+    status, code, title = 400, "invalid", "Invalid request"
+
+
+class NotAllowed(DomainError):
+    status, code, title = 403, "not_allowed", "Not allowed"
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class RateLimited(DomainError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(max(retry_after, 1))})
+
+
+def problem_response(
+    request: HttpRequest | None,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    title: str | None = None,
+    errors: dict | None = None,
+    headers: dict | None = None,
+) -> JsonResponse:
+    body = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.path if request is not None else None,
+        "code": code,
+        "request_id": getattr(request, "request_id", None),
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as {"field": [...], "items.0.name": [...]}."""
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            flat.update(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        flat = {}
+        for index, value in enumerate(detail):
+            flat.update(flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": [str(message) for message in messages]}
+
+
+def _validation_summary(errors: dict[str, list[str]]) -> str:
+    fields = [name for name in errors if name != "non_field_errors"]
+    if fields:
+        return "Some fields are not valid: " + ", ".join(fields) + "."
+    return next(iter(errors.values()))[0] if errors else "The request is not valid."
+
+
+def _code_of(exc: drf.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, dict) and isinstance(codes.get("code"), str):
+        return codes["code"]  # simplejwt's token errors
+    return exc.default_code
+
+
+def _detail_of(exc: drf.APIException) -> str:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        detail = detail.get("detail", exc.default_detail)
+    if isinstance(detail, list):
+        detail = " ".join(str(item) for item in detail)
+    return str(detail)
+
+
+def problem_exception_handler(exc: Exception, context: dict) -> JsonResponse:
+    """DRF's EXCEPTION_HANDLER: every exception in an API view becomes problem+json."""
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return problem_response(
+            django_request,
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return problem_response(
+            django_request,
+            status=413,
+            code="payload_too_large",
+            detail="The request body is larger than this endpoint accepts.",
+        )
+    if isinstance(exc, (Http404, PermissionDenied, drf.APIException)):
+        response = drf_exception_handler(exc, context)  # sets WWW-Authenticate, Retry-After
+        if isinstance(exc, Http404):
+            exc = drf.NotFound()
+        elif isinstance(exc, PermissionDenied):
+            exc = drf.PermissionDenied()
+        headers = {name: response[name] for name in ("WWW-Authenticate", "Retry-After") if name in response}
+        if isinstance(exc, drf.ValidationError):
+            errors = flatten_errors(exc.detail)
+            return problem_response(
+                django_request,
+                status=400,
+                code="validation_error",
+                title="Validation failed",
+                detail=_validation_summary(errors),
+                errors=errors,
+            )
+        return problem_response(
+            django_request,
+            status=exc.status_code,
+            code=_code_of(exc),
+            detail=_detail_of(exc),
+            headers=headers,
+        )
+
+    set_rollback()
+    return server_error_problem(django_request, exc)
+
+
+def server_error_problem(request: HttpRequest | None, exc: BaseException | None = None) -> JsonResponse:
+    """A 500 that tells the caller only the request id; the traceback goes to the log."""
+    request_id = getattr(request, "request_id", None)
+    logger.error(
+        "Unhandled error on %s (request_id=%s)",
+        getattr(request, "path", "?"),
+        request_id,
+        exc_info=exc if exc is not None else True,
+    )
+    return problem_response(
+        request,
+        status=500,
+        code="server_error",
+        detail=f"Something went wrong on our side. Quote request id {request_id} when reporting it.",
+    )

@@ -1,0 +1,28 @@
+"""DRF permission classes that ask the policies (never compare roles in a view)."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from accounts import policies
+
+
+class ReadAgentsWriteAdmins(BasePermission):
+    """Users API: agents and up read (their department), admins write."""
+
+    message = "Only agents and up may read users, and only admins may change them."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if request.method in SAFE_METHODS:
+            return policies.can_list_users(user)
+        return policies.can_manage_users(user)
+
+
+class ReadAllWriteAdmins(BasePermission):
+    """Departments API: everyone signed in reads, admins write."""
+
+    message = "Only admins may change departments."
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or policies.can_manage_departments(request.user)

@@ -1,0 +1,28 @@
+"""Serializer building blocks shared by every app's API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects body fields it does not accept, instead of silently dropping them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError({name: ["This field is not accepted here."] for name in unknown})
+        return super().to_internal_value(data)
+
+    @classmethod
+    def validated(cls, data, **kwargs) -> dict:
+        """Validate a request body; a ValidationError becomes a 400 problem with `errors`."""
+        serializer = cls(data=data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
+    pass

@@ -1,0 +1,40 @@
+"""`DATABASE_URL` to Django's DATABASES: SQLite (default), PostgreSQL or MongoDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+SQL_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
+MONGO_SCHEMES = ("mongodb", "mongodb+srv")
+
+
+def is_mongodb(database_url: str) -> bool:
+    return database_url.split("://", 1)[0] in MONGO_SCHEMES
+
+
+def database_settings(database_url: str, *, default_sqlite: Path, conn_max_age: int) -> dict:
+    if not database_url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(default_sqlite),
+            # WAL lets readers (the ASGI server, management commands) work beside a writer.
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+        }
+    scheme = database_url.split("://", 1)[0]
+    if scheme in MONGO_SCHEMES:
+        # django-mongodb-backend takes the whole connection string in HOST.
+        name = urlsplit(database_url).path.lstrip("/") or "helpdesk"
+        return {"ENGINE": "django_mongodb_backend", "HOST": database_url, "NAME": name}
+    if scheme in SQL_SCHEMES:
+        config = environ.Env.db_url_config(database_url)
+        if scheme != "sqlite":
+            config["CONN_MAX_AGE"] = conn_max_age
+            config["CONN_HEALTH_CHECKS"] = True
+        return config
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must start with sqlite://, postgres:// or mongodb:// (or mongodb+srv://); got {scheme}://."
+    )

@@ -1,0 +1,306 @@
+"""Settings for every environment, read once from the environment (and `.env`).
+
+Nothing here branches on the name of an environment: each difference between a laptop and a
+cluster is a variable in the table of README.md (listed again in `.env.example`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from . import env
+from .databases import database_settings, is_mongodb
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env.load_dotenv(BASE_DIR / ".env")
+
+# --- Core -------------------------------------------------------------------------------------
+DEBUG = env.boolean("DEBUG", False)
+SECRET_KEY = env.string("SECRET_KEY", required=not DEBUG)
+if not SECRET_KEY:
+    SECRET_KEY = "django-insecure-development-only-key-never-use-this-in-production"
+elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be at least 50 random characters when DEBUG is false; generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+ALLOWED_HOSTS = env.csv_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
+VAR_DIR = Path(env.string("VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DATABASE_URL = env.url("DATABASE_URL", ("sqlite", "postgres", "postgresql", "pgsql", "mongodb", "mongodb+srv"))
+USING_MONGODB = is_mongodb(DATABASE_URL)
+REDIS_URL = env.url("REDIS_URL", ("redis", "rediss", "unix"))
+CHROMA_URL = env.url("CHROMA_URL", ("http", "https"))
+AI_LLM_MODEL = env.string("AI_LLM_MODEL")
+
+# --- Applications -----------------------------------------------------------------------------
+if USING_MONGODB:
+    # django-mongodb-backend: contrib apps on ObjectId auto fields, with their own migrations.
+    CONTRIB_APPS = [
+        "helpdesk.mongo_apps.MongoAdminConfig",
+        "helpdesk.mongo_apps.MongoAuthConfig",
+        "helpdesk.mongo_apps.MongoContentTypesConfig",
+        "django_mongodb_backend",
+    ]
+    MIGRATION_MODULES = {
+        "admin": "helpdesk.mongo_migrations.admin",
+        "auth": "helpdesk.mongo_migrations.auth",
+        "contenttypes": "helpdesk.mongo_migrations.contenttypes",
+    }
+    DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
+else:
+    CONTRIB_APPS = ["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes"]
+    DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "daphne",  # its runserver serves ASGI (websockets) in development
+    *CONTRIB_APPS,
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "corsheaders",
+    "channels",
+    "anymail",
+    "accounts",
+    "tickets",
+    "knowledge",
+    "ai_assist",
+    "notifications",
+    "audit",
+]
+
+MIDDLEWARE = [
+    "helpdesk.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "helpdesk.middleware.RequestBodyLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "helpdesk.urls"
+ASGI_APPLICATION = "helpdesk.asgi.application"
+WSGI_APPLICATION = "helpdesk.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- Data -------------------------------------------------------------------------------------
+DATABASES = {
+    "default": database_settings(
+        DATABASE_URL,
+        default_sqlite=VAR_DIR / "helpdesk.sqlite3",
+        conn_max_age=env.integer("DATABASE_CONN_MAX_AGE", 60),
+    )
+}
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "helpdesk",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "helpdesk:channels"},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Jobs run in a Celery worker when a broker is configured, in the request's process otherwise.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# --- Auth -------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.integer("JWT_ACCESS_MINUTES", 15, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.integer("JWT_REFRESH_DAYS", 7, minimum=1)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": False,  # revocation lives in accounts.RevokedToken (works on MongoDB)
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+# --- API --------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # Session auth serves the browsable API and always enforces CSRF.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "helpdesk.api.schema.HelpdeskAutoSchema",
+    "EXCEPTION_HANDLER": "helpdesk.api.errors.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.rate("THROTTLE_ANON", "60/m"),
+        "user": env.rate("THROTTLE_USER", "1200/m"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+# Per-endpoint limits on the shared cache (django-ratelimit): per account and per client IP.
+RATE_LIMITS = {
+    "login_account": env.rate("RATE_LOGIN_ACCOUNT", "5/m"),
+    "login_ip": env.rate("RATE_LOGIN_IP", "5/m"),
+    "signup_ip": env.rate("RATE_SIGNUP_IP", "10/h"),
+    "refresh_ip": env.rate("RATE_REFRESH_IP", "60/m"),
+}
+RATELIMIT_USE_CACHE = "default"
+# Behind a proxy, the client's address is in a header the proxy sets; name that header here.
+RATELIMIT_IP_META_KEY = env.string("CLIENT_IP_HEADER", "REMOTE_ADDR")
+NUM_PROXIES = env.integer("NUM_PROXIES", 0) or None  # DRF throttles: trusted X-Forwarded-For hops
+
+# Request bodies: JSON small, file uploads larger (both stop with 413 before being read).
+MAX_REQUEST_BYTES = env.integer("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024)
+MAX_UPLOAD_BYTES = env.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Helpdesk AI API",
+    "DESCRIPTION": (
+        "The REST API of Helpdesk AI, an AI-first internal IT helpdesk. Sign in with "
+        "`POST /api/v1/auth/login/` and send the access token as `Authorization: Bearer <access>`. "
+        "Errors are `application/problem+json`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+}
+
+# --- Web hardening ----------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes speak plain HTTP
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", False)
+if env.boolean("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = env.csv_list("CSRF_TRUSTED_ORIGINS")
+# Joining the HSTS preload list is a commitment for every subdomain: an operator's decision
+# (SECURE_HSTS_PRELOAD=true), not a default. See docs/decisions/0003-web-hardening.md.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+CORS_ALLOWED_ORIGINS = env.csv_list("CORS_ALLOWED_ORIGINS")
+if "*" in CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS takes explicit origins; a wildcard is not allowed.")
+CORS_ALLOW_CREDENTIALS = False  # the API authenticates with bearer tokens, not cookies
+CORS_URLS_REGEX = r"^/api/.*$"
+
+# --- Static files and uploads -----------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Email ------------------------------------------------------------------------------------
+EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Helpdesk AI <helpdesk@localhost>")
+ANYMAIL = {
+    key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_") and value
+}
+
+# --- Locale -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "helpdesk.log.RequestIdLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

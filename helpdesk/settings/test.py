@@ -1,0 +1,25 @@
+"""Fast settings for the test suite: the production settings with cheap hashing and no TLS redirect.
+
+The database comes from DATABASE_URL as usual (SQLite when unset, PostgreSQL in CI), and so do
+the cache and channel layer (Redis when REDIS_URL is set): tests run against what is configured.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+
+from helpdesk.settings.main import *  # noqa: F403
+from helpdesk.settings.main import REDIS_URL
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECURE_SSL_REDIRECT = False
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+if REDIS_URL:
+    CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"  # noqa: F405

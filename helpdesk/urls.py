@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from helpdesk import health
+from helpdesk.api.views import api_not_found
+
+admin.site.site_header = "Helpdesk AI administration"
+admin.site.site_title = "Helpdesk AI"
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Anything else under /api/ is a problem+json 404, in DEBUG too.
+    re_path(r"^api/", api_not_found),
+]
+
+handler404 = "helpdesk.api.views.handler404"
+handler500 = "helpdesk.api.views.handler500"

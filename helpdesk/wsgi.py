@@ -1,0 +1,8 @@
+"""WSGI entry point, for serving the REST API with a WSGI server beside the ASGI one if measured faster."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.main")
+application = get_wsgi_application()

@@ -1,0 +1,1 @@
+"""Knowledge base: articles, versions, categories, search and document upload."""

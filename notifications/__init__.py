@@ -1,0 +1,1 @@
+"""Notifications: outbox, email, in-app notifications and the agents' websocket feed."""

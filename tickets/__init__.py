@@ -1,0 +1,1 @@
+"""Tickets: lifecycle, comments, attachments, SLA and escalation."""
