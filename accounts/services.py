@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from accounts import policies
@@ -61,7 +61,8 @@ def _check_role_department(role: int, department: Department | None) -> None:
 def _save_new(user: User, password: str) -> User:
     user.set_password(password)
     try:
-        user.save(force_insert=True)
+        with transaction.atomic():  # a savepoint on SQL; a no-op where there are none
+            user.save(force_insert=True)
     except IntegrityError:  # a concurrent sign-up with the same email won the race
         raise Invalid(
             "That email is already registered.", errors={"email": ["A user with this email exists."]}
@@ -150,7 +151,8 @@ def department_create(*, actor: User, name: str, description: str = "") -> Depar
     if Department.objects.filter(name__iexact=name).exists():
         raise Invalid("That department exists.", errors={"name": ["A department with this name exists."]})
     try:
-        return Department.objects.create(name=name, description=description)
+        with transaction.atomic():
+            return Department.objects.create(name=name, description=description)
     except IntegrityError:
         raise Invalid("That department exists.", errors={"name": ["A department with this name exists."]}) from None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -36,12 +36,14 @@ def _parse(raw: str) -> RefreshToken:
 def _spend(token: RefreshToken, *, reason: str) -> bool:
     """Mark the token spent; False if it already was."""
     try:
-        RevokedToken.objects.create(
-            jti=token["jti"],
-            user_id=str(token.get("user_id", "")),
-            reason=reason,
-            expires_at=datetime.fromtimestamp(token["exp"], tz=UTC),
-        )
+        # A savepoint on SQL, so a refused insert leaves any surrounding transaction usable.
+        with transaction.atomic():
+            RevokedToken.objects.create(
+                jti=token["jti"],
+                user_id=str(token.get("user_id", "")),
+                reason=reason,
+                expires_at=datetime.fromtimestamp(token["exp"], tz=UTC),
+            )
     except IntegrityError:
         return False
     return True

@@ -19,7 +19,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path(
+        "api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="helpdesk/redoc.html"), name="redoc"
+    ),
     # Anything else under /api/ is a problem+json 404, in DEBUG too.
     re_path(r"^api/", api_not_found),
 ]

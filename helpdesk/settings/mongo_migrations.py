@@ -12,6 +12,6 @@ import os
 os.environ["DATABASE_URL"] = "mongodb://127.0.0.1:27017/helpdesk"
 os.environ.setdefault("DEBUG", "true")
 
-from helpdesk.settings.main import *  # noqa: E402,F403
+from helpdesk.settings.main import *  # noqa: F403
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}

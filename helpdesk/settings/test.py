@@ -20,6 +20,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+WHITENOISE_USE_FINDERS = True  # serve the docs' assets without collectstatic
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"  # noqa: F405

@@ -74,9 +74,7 @@ class Command(BaseCommand):
 
         departments = {}
         for name, (description, _) in DEPARTMENTS.items():
-            departments[name], _ = Department.objects.update_or_create(
-                name=name, defaults={"description": description}
-            )
+            departments[name], _ = Department.objects.update_or_create(name=name, defaults={"description": description})
 
         created = 0
         for local, role, department, first, last, skills in tqdm(
@@ -99,9 +97,7 @@ class Command(BaseCommand):
             created += was_created
 
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo data ready: {len(departments)} departments, {len(people)} users ({created} new)."
-            )
+            self.style.SUCCESS(f"Demo data ready: {len(departments)} departments, {len(people)} users ({created} new).")
         )
         self.stdout.write(
             f"Demo logins (password for all: {DEMO_PASSWORD}):\n"

@@ -1,0 +1,90 @@
+"""The OpenAPI document, Swagger UI and ReDoc: complete, and served with nothing from outside."""
+
+import re
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.django_db
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def test_schema_is_openapi_3_and_covers_the_contract(schema):
+    assert schema["openapi"].startswith("3.")
+    for path in [
+        "/api/v1/auth/signup/",
+        "/api/v1/auth/login/",
+        "/api/v1/auth/refresh/",
+        "/api/v1/auth/logout/",
+        "/api/v1/auth/me/",
+        "/api/v1/users/",
+        "/api/v1/users/{id}/",
+        "/api/v1/departments/",
+        "/api/v1/departments/{id}/",
+    ]:
+        assert path in schema["paths"], path
+
+
+def test_every_operation_has_a_summary_schemas_examples_and_errors(schema):
+    for path, method, operation in operations(schema):
+        where = f"{method.upper()} {path}"
+        assert operation.get("summary"), where
+        responses = operation["responses"]
+        successes = [code for code in responses if code.startswith("2")]
+        assert successes, where
+        for code in successes:
+            content = responses[code].get("content")
+            if code == "204":
+                continue
+            media = content["application/json"]
+            assert "schema" in media, where
+            assert media.get("examples"), f"{where} {code} has no example"
+        if "requestBody" in operation:
+            media = operation["requestBody"]["content"]["application/json"]
+            assert media.get("examples"), f"{where} request has no example"
+            assert "400" in responses, where
+        errors = [code for code in responses if code[0] in "45"]
+        assert "429" in errors, where
+        for code in errors:
+            problem = responses[code]["content"]["application/problem+json"]
+            assert problem["schema"]["$ref"].endswith("/Problem"), where
+            assert problem.get("examples"), f"{where} {code}"
+
+
+def test_authenticated_operations_document_401_and_public_ones_do_not_need_it(schema):
+    me = schema["paths"]["/api/v1/auth/me/"]["get"]
+    assert "401" in me["responses"]
+    assert me.get("security")
+
+
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_load_nothing_from_other_hosts(api, url):
+    response = api.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    external = re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", html)
+    assert external == []
+    assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_docs_assets_are_served(client):
+    response = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert response.status_code == 200

@@ -1,0 +1,99 @@
+"""Settings come from the environment once; a wrong value stops start-up naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from helpdesk.settings.databases import database_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k" * 20 + "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def start(env_overrides: dict) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings.main", "VAR_DIR": str(ROOT / "var")}, **env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides,named",
+    [
+        ({"DEBUG": "false"}, "SECRET_KEY"),
+        ({"DEBUG": "false", "SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DEBUG": "true", "DATABASE_URL": "mysql://localhost/db"}, "DATABASE_URL"),
+        ({"DEBUG": "true", "REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"DEBUG": "true", "THROTTLE_USER": "lots"}, "THROTTLE_USER"),
+        ({"DEBUG": "true", "MAX_REQUEST_BYTES": "1MB"}, "MAX_REQUEST_BYTES"),
+        ({"DEBUG": "true", "CORS_ALLOWED_ORIGINS": "*"}, "CORS_ALLOWED_ORIGINS"),
+    ],
+)
+def test_a_wrong_value_stops_start_up_naming_the_variable(overrides, named):
+    result = start(overrides)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last_line and named in last_line, result.stderr[-800:]
+
+
+def test_good_production_values_start(tmp_path):
+    result = start({"DEBUG": "false", "SECRET_KEY": GOOD_KEY})
+    assert result.returncode == 0, result.stderr[-800:]
+
+
+def test_database_url_selects_the_engine(tmp_path):
+    sqlite = database_settings("", default_sqlite=tmp_path / "db.sqlite3", conn_max_age=60)
+    assert sqlite["ENGINE"] == "django.db.backends.sqlite3"
+    assert sqlite["NAME"] == str(tmp_path / "db.sqlite3")
+
+    postgres = database_settings(
+        "postgres://app:pw@db.internal:5432/helpdesk", default_sqlite=tmp_path, conn_max_age=30
+    )
+    assert postgres["ENGINE"] == "django.db.backends.postgresql"
+    assert (postgres["NAME"], postgres["HOST"], postgres["USER"], postgres["CONN_MAX_AGE"]) == (
+        "helpdesk",
+        "db.internal",
+        "app",
+        30,
+    )
+
+    mongo = database_settings(
+        "mongodb+srv://u:p@cluster0.example.net/helpdesk?retryWrites=true", default_sqlite=tmp_path, conn_max_age=0
+    )
+    assert mongo == {
+        "ENGINE": "django_mongodb_backend",
+        "HOST": "mongodb+srv://u:p@cluster0.example.net/helpdesk?retryWrites=true",
+        "NAME": "helpdesk",
+    }
+    assert database_settings("mongodb://localhost:27017", default_sqlite=tmp_path, conn_max_age=0)["NAME"] == "helpdesk"
+
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_settings("oracle://x", default_sqlite=tmp_path, conn_max_age=0)
+
+
+def test_mongodb_settings_use_object_id_auto_fields_and_own_migrations():
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(DEBUG="true", DATABASE_URL="mongodb://127.0.0.1:27017/helpdesk", VAR_DIR=str(ROOT / "var"))
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='helpdesk.settings.main'; django.setup();"
+        "from django.conf import settings; from django.apps import apps;"
+        "print(settings.DEFAULT_AUTO_FIELD);"
+        "print(sorted(settings.MIGRATION_MODULES));"
+        "print(apps.get_app_config('auth').default_auto_field);"
+        "print(apps.get_model('accounts', 'User')._meta.pk.get_internal_type())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-800:]
+    lines = result.stdout.split("\n")
+    assert lines[0] == "django_mongodb_backend.fields.ObjectIdAutoField"
+    assert lines[1] == "['admin', 'auth', 'contenttypes']"
+    assert lines[2] == "django_mongodb_backend.fields.ObjectIdAutoField"
+    assert lines[3] == "CharField"  # our models keep their string ids on every database
