@@ -22,5 +22,9 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True  # serve the docs' assets without collectstatic
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory: concurrency tests need SQLite's real locking (WAL, busy wait).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-helpdesk.sqlite3")}  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30  # noqa: F405
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"  # noqa: F405

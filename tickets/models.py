@@ -1,0 +1,79 @@
+"""Tickets: the document an employee opens and agents work, with its comments embedded.
+
+Comments and attachment metadata are JSON arrays on the ticket (one document on MongoDB), each
+element validated by tickets.schemas. Queries never look inside them: what must be searched is
+kept in ordinary fields (`public_text`, `all_text`) that the services rewrite on every write.
+Concurrent writers use the `version` field (compare-and-set), never a multi-row transaction.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Department
+from helpdesk.db import ObjectIdPrimaryKey
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Ticket(models.Model):
+    id = ObjectIdPrimaryKey()
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=20_000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM, db_index=True)
+    category = models.CharField(max_length=120, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets")
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_tickets"
+    )
+
+    comments = models.JSONField(default=list, blank=True, help_text="Embedded; see tickets.schemas.Comment.")
+    attachments = models.JSONField(default=list, blank=True, help_text="Embedded; see tickets.schemas.Attachment.")
+    # Maintained by the services on every write, so lists and search never read the arrays.
+    public_comment_count = models.PositiveIntegerField(default=0)
+    internal_comment_count = models.PositiveIntegerField(default=0)
+    public_text = models.TextField(blank=True, help_text="Title, description and public comments.")
+    internal_text = models.TextField(blank=True, help_text="Internal notes (agents and up).")
+
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    escalated = models.BooleanField(default=False, db_index=True)
+    escalation_reason = models.CharField(max_length=500, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="Soft delete.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["department", "status", "-created_at"], name="ticket_dept_status_created"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

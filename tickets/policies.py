@@ -1,0 +1,94 @@
+"""Who may see and do what with tickets. The API, admin, jobs and the AI all ask here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from accounts.models import Role
+from tickets.models import Status
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from tickets.models import Ticket
+
+
+def visible_tickets(user: User) -> Q:
+    if user.role >= Role.ADMIN:
+        return Q(deleted_at__isnull=True)
+    if user.role >= Role.AGENT:
+        scope = Q(assignee=user) | Q(requester=user)
+        if user.department_id:
+            scope |= Q(department_id=user.department_id)
+        return scope & Q(deleted_at__isnull=True)
+    return Q(requester=user, deleted_at__isnull=True)
+
+
+def sees_internal(user: User) -> bool:
+    return user.role >= Role.AGENT
+
+
+def works_on(user: User, ticket: Ticket) -> bool:
+    """Agents and up who may act on the ticket as staff (not merely as its requester)."""
+    if user.role >= Role.ADMIN:
+        return True
+    if user.role < Role.AGENT:
+        return False
+    return ticket.assignee_id == user.pk or (
+        user.department_id is not None and ticket.department_id == user.department_id
+    )
+
+
+# Employees may only resolve, close or reopen their own tickets.
+REQUESTER_MOVES = {
+    Status.NEW: {Status.RESOLVED, Status.CLOSED},
+    Status.OPEN: {Status.RESOLVED, Status.CLOSED},
+    Status.PENDING: {Status.RESOLVED, Status.CLOSED, Status.OPEN},
+    Status.RESOLVED: {Status.OPEN, Status.CLOSED},
+    Status.CLOSED: {Status.OPEN},
+}
+STAFF_MOVES = {
+    Status.NEW: {Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED},
+    Status.OPEN: {Status.PENDING, Status.RESOLVED, Status.CLOSED},
+    Status.PENDING: {Status.OPEN, Status.RESOLVED, Status.CLOSED},
+    Status.RESOLVED: {Status.OPEN, Status.CLOSED},
+    Status.CLOSED: {Status.OPEN},
+}
+
+
+def legal_moves(user: User, ticket: Ticket) -> set[str]:
+    moves: set[str] = set()
+    if works_on(user, ticket):
+        moves |= STAFF_MOVES[Status(ticket.status)]
+    if ticket.requester_id == user.pk:
+        moves |= REQUESTER_MOVES[Status(ticket.status)]
+    return moves
+
+
+def can_edit_fields(user: User, ticket: Ticket) -> set[str]:
+    """Which fields the user may PATCH: requesters their wording, staff also the triage fields."""
+    fields: set[str] = set()
+    if ticket.requester_id == user.pk and ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        fields |= {"title", "description"}
+    if works_on(user, ticket):
+        fields |= {"title", "description", "priority", "category", "tags"}
+    return fields
+
+
+def can_take(user: User, ticket: Ticket) -> bool:
+    return user.role == Role.AGENT and user.department_id is not None and ticket.department_id == user.department_id
+
+
+def can_assign_others(user: User, ticket: Ticket) -> bool:
+    if user.role >= Role.ADMIN:
+        return True
+    return user.role >= Role.LEAD and user.department_id is not None and ticket.department_id == user.department_id
+
+
+def can_escalate(user: User, ticket: Ticket) -> bool:
+    return works_on(user, ticket)
+
+
+def can_delete(user: User) -> bool:
+    return user.role >= Role.ADMIN

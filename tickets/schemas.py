@@ -1,0 +1,34 @@
+"""Schemas of the elements embedded in a ticket document (validated in code on every write)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from helpdesk.api.errors import Invalid
+from helpdesk.db import new_object_id
+
+MAX_COMMENT_LENGTH = 20_000
+
+
+def new_comment(*, author_id: str, body: str, internal: bool, created_at: datetime) -> dict:
+    """A comment element: {id, author, body, internal, created_at}."""
+    body = (body or "").strip()
+    if not body:
+        raise Invalid("A comment needs some text.", errors={"body": ["This field may not be blank."]})
+    if len(body) > MAX_COMMENT_LENGTH:
+        raise Invalid("The comment is too long.", errors={"body": [f"At most {MAX_COMMENT_LENGTH} characters."]})
+    return {
+        "id": new_object_id(),
+        "author": author_id,
+        "body": body,
+        "internal": bool(internal),
+        "created_at": created_at.isoformat(),
+    }
+
+
+def validate_comment(element: dict) -> dict:
+    expected = {"id": str, "author": str, "body": str, "internal": bool, "created_at": str}
+    if set(element) != set(expected) or any(not isinstance(element[k], t) for k, t in expected.items()):
+        raise ValueError(f"Not a valid comment element: {sorted(element)}")
+    datetime.fromisoformat(element["created_at"])
+    return element
