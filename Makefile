@@ -21,6 +21,7 @@ install: $(STAMP)
 
 # The embedded default: SQLite under var/, in-memory channel layer, jobs in-process.
 run: install
+	@test -f .env || printf '# Written by `make run` for local development (manage.py commands run with DEBUG on).\n# For production delete this file and set DEBUG=false and SECRET_KEY (see .env.example).\nDEBUG=true\n' > .env
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	@echo ""

@@ -6,6 +6,8 @@ the cache and channel layer (Redis when REDIS_URL is set): tests run against wha
 
 import os
 
+# The suite runs production-like settings whatever a local .env says (`make run` writes DEBUG=true).
+os.environ["DEBUG"] = "false"
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 
 from helpdesk.settings.main import *  # noqa: F403
