@@ -47,10 +47,17 @@ def summary(name: str, samples: list[float]) -> dict:
     }
 
 
-def timed(call) -> tuple[float, httpx.Response]:
-    started = time.perf_counter()
-    response = call()
-    return time.perf_counter() - started, response
+def measure(call, *, warmup: int, count: int) -> tuple[list[float], httpx.Response]:
+    """Seconds per call of `call` (each must answer 200), after `warmup` untimed calls."""
+    for _ in range(warmup):
+        call()
+    samples, response = [], None
+    for _ in range(count):
+        started = time.perf_counter()
+        response = call()
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.text
+    return samples, response
 
 
 def main() -> None:
@@ -96,21 +103,11 @@ def main() -> None:
                 time.sleep(0.1)
         with httpx.Client(base_url=base, timeout=30) as http:
             credentials = {"email": EMAIL, "password": PASSWORD}
-            for _ in range(3):  # warm up
-                http.post("/api/v1/auth/login/", json=credentials)
-            logins = []
-            for _ in range(args.logins):
-                elapsed, response = timed(lambda: http.post("/api/v1/auth/login/", json=credentials))
-                assert response.status_code == 200, response.text
-                logins.append(elapsed)
+            logins, response = measure(
+                lambda: http.post("/api/v1/auth/login/", json=credentials), warmup=3, count=args.logins
+            )
             headers = {"Authorization": f"Bearer {response.json()['access']}"}
-            for _ in range(20):
-                http.get("/api/v1/auth/me/", headers=headers)
-            mes = []
-            for _ in range(args.me):
-                elapsed, response = timed(lambda: http.get("/api/v1/auth/me/", headers=headers))
-                assert response.status_code == 200, response.text
-                mes.append(elapsed)
+            mes, _ = measure(lambda: http.get("/api/v1/auth/me/", headers=headers), warmup=20, count=args.me)
     finally:
         server.terminate()
         server.wait(timeout=10)
