@@ -10,6 +10,7 @@ admin.site.site_title = "Helpdesk AI"
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("tickets.api.urls")),
 ]
 
 urlpatterns = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Department
 from helpdesk.db import ObjectIdPrimaryKey
@@ -29,6 +30,42 @@ class Priority(models.TextChoices):
     HIGH = "high", "High"
     URGENT = "urgent", "Urgent"
 
+    @classmethod
+    def rank(cls, value: str) -> int:
+        """Sortable weight (urgent first when ordering by -priority_rank)."""
+        return cls.values.index(value)
+
+
+# Tickets still being worked: the SLA clocks run (or are paused) only for these.
+ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+
+
+class SlaPolicy(models.Model):
+    """Targets for one priority. Admins edit them in Django admin; new due times follow at once."""
+
+    id = ObjectIdPrimaryKey()
+    priority = models.CharField(max_length=16, choices=Priority.choices, unique=True)
+    first_response_minutes = models.PositiveIntegerField(help_text="Time to the first public reply by staff.")
+    resolution_minutes = models.PositiveIntegerField(help_text="Time to resolution.")
+    warning_minutes = models.PositiveIntegerField(
+        default=30, help_text="Escalate this long before a due time, not only once it has passed."
+    )
+    pause_when_pending = models.BooleanField(
+        default=True, help_text="Stop the clocks while the ticket waits for the requester (status pending)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        ordering = ["priority"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_priority_display()}: respond in {self.first_response_minutes} min, "
+            f"resolve in {self.resolution_minutes} min"
+        )
+
 
 class Ticket(models.Model):
     id = ObjectIdPrimaryKey()
@@ -36,6 +73,8 @@ class Ticket(models.Model):
     description = models.TextField(max_length=20_000)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.MEDIUM, db_index=True)
+    # Kept equal to Priority.rank(priority) by the services, so lists can order by urgency on every database.
+    priority_rank = models.PositiveSmallIntegerField(default=1, editable=False)
     category = models.CharField(max_length=120, blank=True)
     tags = models.JSONField(default=list, blank=True)
 
@@ -50,22 +89,30 @@ class Ticket(models.Model):
     # Maintained by the services on every write, so lists and search never read the arrays.
     public_comment_count = models.PositiveIntegerField(default=0)
     internal_comment_count = models.PositiveIntegerField(default=0)
+    attachment_count = models.PositiveIntegerField(default=0)
     public_text = models.TextField(blank=True, help_text="Title, description and public comments.")
     internal_text = models.TextField(blank=True, help_text="Internal notes (agents and up).")
 
     first_response_due_at = models.DateTimeField(null=True, blank=True)
-    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     escalated = models.BooleanField(default=False, db_index=True)
     escalation_reason = models.CharField(max_length=500, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # While the clocks are paused (pending, if the policy says so): since when, and the total so far.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(default=0)
 
     version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # A default, not auto_now_add: imported history keeps its own creation time.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="Soft delete.")
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -15,14 +15,29 @@ if TYPE_CHECKING:
 
 
 def visible_tickets(user: User) -> Q:
+    """Admins: all. Agents: their department's, assigned to them, their own. Leads: also triage
+    (tickets no department has taken yet). Employees: their own. Deleted tickets: nobody."""
     if user.role >= Role.ADMIN:
         return Q(deleted_at__isnull=True)
+    scope = Q(requester=user)
     if user.role >= Role.AGENT:
-        scope = Q(assignee=user) | Q(requester=user)
+        scope |= Q(assignee=user)
         if user.department_id:
             scope |= Q(department_id=user.department_id)
-        return scope & Q(deleted_at__isnull=True)
-    return Q(requester=user, deleted_at__isnull=True)
+    if user.role >= Role.LEAD:
+        scope |= Q(department__isnull=True)
+    return scope & Q(deleted_at__isnull=True)
+
+
+def can_see(user: User, ticket: Ticket) -> bool:
+    """The same rule as visible_tickets, for one ticket already in memory."""
+    if ticket.deleted_at is not None:
+        return False
+    if user.role >= Role.ADMIN or ticket.requester_id == user.pk:
+        return True
+    if user.role >= Role.LEAD and ticket.department_id is None:
+        return True
+    return works_on(user, ticket)
 
 
 def sees_internal(user: User) -> bool:
@@ -35,6 +50,8 @@ def works_on(user: User, ticket: Ticket) -> bool:
         return True
     if user.role < Role.AGENT:
         return False
+    if user.role >= Role.LEAD and ticket.department_id is None:
+        return True  # triage
     return ticket.assignee_id == user.pk or (
         user.department_id is not None and ticket.department_id == user.department_id
     )
@@ -73,11 +90,28 @@ def can_edit_fields(user: User, ticket: Ticket) -> set[str]:
         fields |= {"title", "description"}
     if works_on(user, ticket):
         fields |= {"title", "description", "priority", "category", "tags"}
+    if can_route(user, ticket):
+        fields.add("department")
     return fields
 
 
+def can_route(user: User, ticket: Ticket) -> bool:
+    """Leads move tickets of their department or of triage; admins any."""
+    if user.role >= Role.ADMIN:
+        return True
+    return user.role >= Role.LEAD and ticket.department_id in (None, user.department_id)
+
+
 def can_take(user: User, ticket: Ticket) -> bool:
-    return user.role == Role.AGENT and user.department_id is not None and ticket.department_id == user.department_id
+    return user.role >= Role.AGENT and user.department_id is not None and ticket.department_id == user.department_id
+
+
+def can_comment(user: User, ticket: Ticket) -> bool:
+    return ticket.requester_id == user.pk or works_on(user, ticket)
+
+
+def can_attach(user: User, ticket: Ticket) -> bool:
+    return can_comment(user, ticket)
 
 
 def can_assign_others(user: User, ticket: Ticket) -> bool:

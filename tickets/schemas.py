@@ -32,3 +32,46 @@ def validate_comment(element: dict) -> dict:
         raise ValueError(f"Not a valid comment element: {sorted(element)}")
     datetime.fromisoformat(element["created_at"])
     return element
+
+
+def new_attachment(
+    *,
+    attachment_id: str,
+    name: str,
+    size: int,
+    content_type: str,
+    sha256: str,
+    storage_key: str,
+    uploaded_by: str,
+    created_at: datetime,
+) -> dict:
+    """An attachment element: metadata only; the bytes live in storage under `storage_key`."""
+    return validate_attachment(
+        {
+            "id": attachment_id,
+            "name": name,
+            "size": size,
+            "content_type": content_type,
+            "sha256": sha256,
+            "storage_key": storage_key,
+            "uploaded_by": uploaded_by,
+            "created_at": created_at.isoformat(),
+        }
+    )
+
+
+def validate_attachment(element: dict) -> dict:
+    expected = {
+        "id": str,
+        "name": str,
+        "size": int,
+        "content_type": str,
+        "sha256": str,
+        "storage_key": str,
+        "uploaded_by": str,
+        "created_at": str,
+    }
+    if set(element) != set(expected) or any(not isinstance(element[k], t) for k, t in expected.items()):
+        raise ValueError(f"Not a valid attachment element: {sorted(element)}")
+    datetime.fromisoformat(element["created_at"])
+    return element

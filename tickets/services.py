@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
-from django.db.models import F
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Department, Role, User
-from helpdesk import events
+from helpdesk import events, files
 from helpdesk.api.errors import Conflict, Invalid, NotAllowed
-from tickets import policies, schemas
-from tickets.models import Priority, Status, Ticket
+from helpdesk.db import new_object_id
+from tickets import policies, schemas, sla
+from tickets.models import ACTIVE_STATUSES, Priority, Status, Ticket
 
 MAX_TAGS = 20
+MAX_ATTACHMENTS = 20
 APPEND_ATTEMPTS = 200
 
 
@@ -59,16 +63,21 @@ def ticket_create(
     department: Department | None = None,
 ) -> Ticket:
     """Anyone signed in opens a ticket for themselves; without a department it waits for routing."""
+    title, description = title.strip(), description.strip()
     public_text, _ = _search_text(title, description, [])
+    now = timezone.now()
     ticket = Ticket.objects.create(
-        title=title.strip(),
-        description=description.strip(),
+        title=title,
+        description=description,
         priority=priority,
+        priority_rank=Priority.rank(priority),
         category=category.strip(),
         tags=_clean_tags(tags),
         requester=requester,
         department=department,
         public_text=public_text,
+        created_at=now,
+        **sla.due_times(priority=priority, created_at=now),
     )
     events.publish("ticket.created", ticket=ticket, actor=requester)
     return ticket
@@ -79,14 +88,38 @@ def ticket_update(*, actor: User, ticket: Ticket, version: int | None = None, **
     refused = set(changes) - allowed
     if refused:
         raise NotAllowed(f"You may not change: {', '.join(sorted(refused))}.")
-    if "tags" in changes:
-        changes["tags"] = _clean_tags(changes["tags"])
-    title = changes.get("title", ticket.title)
-    description = changes.get("description", ticket.description)
-    changes["public_text"], _ = _search_text(title, description, ticket.comments)
-    ticket = _compare_and_set(ticket, expected_version=version or ticket.version, **changes)
-    events.publish("ticket.updated", ticket=ticket, actor=actor, fields=sorted(set(changes) - {"public_text"}))
+    if version is not None and version != ticket.version:
+        raise Conflict("The ticket changed since you read it; reload it and try again.", code="stale_version")
+    changed = sorted(name for name, value in changes.items() if _current(ticket, name) != value)
+    fields = dict(changes)
+    for name in ("title", "description", "category"):
+        if name in fields:
+            fields[name] = fields[name].strip()
+    if "tags" in fields:
+        fields["tags"] = _clean_tags(fields["tags"])
+    if "priority" in fields:
+        fields["priority_rank"] = Priority.rank(fields["priority"])
+        if fields["priority"] != ticket.priority:
+            fields.update(
+                sla.due_times(
+                    priority=fields["priority"], created_at=ticket.created_at, paused_seconds=ticket.sla_paused_seconds
+                )
+            )
+    if "department" in fields:
+        department = fields.pop("department")
+        fields["department_id"] = department.pk if department else None
+        if ticket.assignee_id and fields["department_id"] != ticket.department_id:
+            fields["assignee_id"] = None  # the old assignee works for another department
+    fields["public_text"], _ = _search_text(
+        fields.get("title", ticket.title), fields.get("description", ticket.description), ticket.comments
+    )
+    ticket = _compare_and_set(ticket, expected_version=ticket.version, **fields)
+    events.publish("ticket.updated", ticket=ticket, actor=actor, fields=changed)
     return ticket
+
+
+def _current(ticket: Ticket, name: str):
+    return ticket.department if name == "department" else getattr(ticket, name)
 
 
 def ticket_transition(*, actor: User, ticket: Ticket, status: str) -> Ticket:
@@ -95,7 +128,7 @@ def ticket_transition(*, actor: User, ticket: Ticket, status: str) -> Ticket:
     if status not in policies.legal_moves(actor, ticket):
         raise Conflict(f"A ticket that is {ticket.status} cannot move to {status} by you.", code="invalid_transition")
     now = timezone.now()
-    fields: dict = {"status": status}
+    fields: dict = {"status": status, **sla.on_status_change(ticket, new_status=status, now=now)}
     if status == Status.RESOLVED:
         fields["resolved_at"] = now
     elif status == Status.CLOSED:
@@ -108,10 +141,16 @@ def ticket_transition(*, actor: User, ticket: Ticket, status: str) -> Ticket:
     return ticket
 
 
-def ticket_assign(*, actor: User, ticket: Ticket, assignee: User) -> Ticket:
-    taking = assignee.pk == actor.pk
+def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Ticket:
+    """An agent takes a ticket of their department; leads assign (or unassign) within theirs."""
+    taking = assignee is not None and assignee.pk == actor.pk
     if not (policies.can_assign_others(actor, ticket) or (taking and policies.can_take(actor, ticket))):
         raise NotAllowed("You may not assign this ticket.")
+    previous = ticket.assignee_id
+    if assignee is None:
+        ticket = _compare_and_set(ticket, expected_version=ticket.version, assignee_id=None)
+        events.publish("ticket.assigned", ticket=ticket, actor=actor, previous=previous)
+        return ticket
     if ticket.department_id is None:
         raise Invalid("Route the ticket to a department first.", errors={"assignee": ["The ticket has no department."]})
     if not (
@@ -123,11 +162,32 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User) -> Ticket:
             "Tickets go to active agents of the ticket's department.",
             errors={"assignee": ["Not an active agent of this ticket's department."]},
         )
+    if not taking and not assignee.is_available:
+        raise Invalid(
+            "That agent is not available right now.", errors={"assignee": ["The agent is marked unavailable."]}
+        )
     fields: dict = {"assignee_id": assignee.pk}
     if ticket.status == Status.NEW:
         fields["status"] = Status.OPEN
     ticket = _compare_and_set(ticket, expected_version=ticket.version, **fields)
-    events.publish("ticket.assigned", ticket=ticket, actor=actor)
+    events.publish("ticket.assigned", ticket=ticket, actor=actor, previous=previous)
+    return ticket
+
+
+def ticket_delete(*, actor: User, ticket: Ticket) -> Ticket:
+    """Soft delete (admins): hidden everywhere, kept for the record, restorable in admin."""
+    if not policies.can_delete(actor):
+        raise NotAllowed("Only admins delete tickets.")
+    ticket = _compare_and_set(ticket, expected_version=ticket.version, deleted_at=timezone.now(), deleted_by=actor)
+    events.publish("ticket.deleted", ticket=ticket, actor=actor)
+    return ticket
+
+
+def ticket_restore(*, actor: User, ticket: Ticket) -> Ticket:
+    if not policies.can_delete(actor):
+        raise NotAllowed("Only admins restore tickets.")
+    ticket = _compare_and_set(ticket, expected_version=ticket.version, deleted_at=None, deleted_by=None)
+    events.publish("ticket.restored", ticket=ticket, actor=actor)
     return ticket
 
 
@@ -152,16 +212,14 @@ def ticket_escalate(*, actor: User | None, ticket: Ticket, reason: str) -> Ticke
 def comment_add(*, actor: User, ticket: Ticket, body: str, internal: bool = False) -> dict:
     """Append a comment atomically: re-read, append, compare-and-set; retry when another won."""
     staff = policies.works_on(actor, ticket)
-    if not (staff or ticket.requester_id == actor.pk):
+    if not policies.can_comment(actor, ticket):
         raise NotAllowed("You may not comment on this ticket.")
     if internal and not policies.sees_internal(actor):
         raise NotAllowed("Only agents and up write internal notes.", code="internal_not_allowed")
     now = timezone.now()
     comment = schemas.new_comment(author_id=actor.pk, body=body, internal=internal, created_at=now)
-    for attempt in range(APPEND_ATTEMPTS):
-        current = Ticket.objects.only("id", "version", "title", "description", "comments", "first_responded_at").get(
-            pk=ticket.pk
-        )
+
+    def with_comment(current: Ticket) -> dict:
         comments = [*current.comments, comment]
         public_text, internal_text = _search_text(current.title, current.description, comments)
         fields = {
@@ -173,12 +231,92 @@ def comment_add(*, actor: User, ticket: Ticket, body: str, internal: bool = Fals
         }
         if staff and not internal and current.first_responded_at is None and actor.pk != ticket.requester_id:
             fields["first_responded_at"] = now  # the first public reply stops the first-response clock
+        return fields
+
+    _append(ticket, with_comment, read=("title", "description", "comments", "first_responded_at"), now=now)
+    events.publish("comment.added", ticket=ticket, actor=actor, comment=comment)
+    return comment
+
+
+def _append(ticket: Ticket, change: Callable[[Ticket], dict], *, read: tuple[str, ...], now: datetime) -> None:
+    """Re-read the fields `change` needs, write its result if nobody won meanwhile, else retry.
+
+    One conditional single-document update per attempt: atomic on every database, no transaction.
+    """
+    for attempt in range(APPEND_ATTEMPTS):
+        current = Ticket.objects.only("id", "version", *read).get(pk=ticket.pk)
+        fields = change(current)
         updated = Ticket.objects.filter(pk=ticket.pk, version=current.version).update(
             **fields, version=F("version") + 1, updated_at=now
         )
         if updated:
             ticket.refresh_from_db()
-            events.publish("comment.added", ticket=ticket, actor=actor, comment=comment)
-            return comment
+            return
         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter, not crypto
     raise Conflict("The ticket is too busy right now; try again.", code="busy")
+
+
+def attachment_add(*, actor: User, ticket: Ticket, uploaded: UploadedFile) -> dict:
+    """Check (size, sniffed type, malware scan), store under a generated key, then append the
+    metadata. Nothing is kept when any step says no."""
+    if not policies.can_attach(actor, ticket):
+        raise NotAllowed("You may not add files to this ticket.")
+    if ticket.attachment_count >= MAX_ATTACHMENTS:
+        raise Conflict(f"A ticket holds at most {MAX_ATTACHMENTS} files.", code="too_many_attachments")
+    attachment_id = new_object_id()
+    stored = files.store_upload(
+        uploaded, key=files.attachment_key(prefix="tickets", owner_id=ticket.pk, attachment_id=attachment_id)
+    )
+    now = timezone.now()
+    attachment = schemas.new_attachment(
+        attachment_id=attachment_id,
+        name=stored.name,
+        size=stored.size,
+        content_type=stored.content_type,
+        sha256=stored.sha256,
+        storage_key=stored.key,
+        uploaded_by=actor.pk,
+        created_at=now,
+    )
+
+    def with_attachment(current: Ticket) -> dict:
+        if len(current.attachments) >= MAX_ATTACHMENTS:
+            raise Conflict(f"A ticket holds at most {MAX_ATTACHMENTS} files.", code="too_many_attachments")
+        attachments = [*current.attachments, attachment]
+        return {"attachments": attachments, "attachment_count": len(attachments)}
+
+    try:
+        _append(ticket, with_attachment, read=("attachments",), now=now)
+    except Exception:
+        files.delete_stored(stored.key)
+        raise
+    events.publish("attachment.added", ticket=ticket, actor=actor, attachment=attachment)
+    return attachment
+
+
+def escalate_due(
+    *, now: datetime | None = None, progress: Callable[[Iterable], Iterable] | None = None
+) -> list[Ticket]:
+    """Flag the tickets past a due time or inside its warning window (the SLA job; no actor).
+
+    Each ticket is flagged once, with the reason; `ticket.escalated` tells notifications.
+    """
+    now = now or timezone.now()
+    horizon = now + max((t.warning for t in sla.targets_by_priority().values()), default=timedelta(0))
+    candidates = Ticket.objects.filter(
+        Q(resolution_due_at__lte=horizon) | Q(first_responded_at__isnull=True, first_response_due_at__lte=horizon),
+        status__in=ACTIVE_STATUSES,
+        escalated=False,
+        sla_paused_at__isnull=True,
+        deleted_at__isnull=True,
+    ).order_by("resolution_due_at", "id")
+    escalated = []
+    for ticket in (progress or iter)(list(candidates)):
+        reason = sla.escalation_reason(ticket, now=now)
+        if reason is None:
+            continue
+        try:
+            escalated.append(ticket_escalate(actor=None, ticket=ticket, reason=reason))
+        except Conflict:
+            continue  # changed meanwhile: the next run looks at it again
+    return escalated

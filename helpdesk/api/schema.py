@@ -36,6 +36,7 @@ _ERRORS = {
     404: ("not_found", "Not Found", "No such object, or you may not see it.", None),
     405: ("method_not_allowed", "Method Not Allowed", 'Method "PUT" not allowed.', None),
     409: ("conflict", "Conflict", "The object changed meanwhile; reload and try again.", None),
+    410: ("link_expired", "Link expired", "This download link has expired; ask for a new one.", None),
     413: (
         "payload_too_large",
         "Request Entity Too Large",
@@ -43,7 +44,14 @@ _ERRORS = {
         None,
     ),
     415: ("unsupported_media_type", "Unsupported Media Type", 'Unsupported media type "text/plain" in request.', None),
+    422: ("malware_detected", "Malware detected", "The file was refused: it contains malware.", None),
     429: ("rate_limited", "Too many requests", "Too many attempts. Wait before trying again.", None),
+    503: (
+        "scanner_unavailable",
+        "Scanner unavailable",
+        "The virus scanner is not available, so the file was not accepted. Try again in a minute.",
+        None,
+    ),
 }
 
 

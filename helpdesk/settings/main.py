@@ -146,6 +146,11 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# `celery -A helpdesk beat` runs these; without a broker, run `manage.py escalate_due` from cron.
+SLA_SCAN_SECONDS = env.integer("SLA_SCAN_SECONDS", 300, minimum=10)
+CELERY_BEAT_SCHEDULE = {
+    "escalate-due-tickets": {"task": "tickets.escalate_due", "schedule": float(SLA_SCAN_SECONDS)},
+}
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -210,6 +215,8 @@ RATE_LIMITS = {
     "login_ip": env.rate("RATE_LOGIN_IP", "5/m"),
     "signup_ip": env.rate("RATE_SIGNUP_IP", "10/h"),
     "refresh_ip": env.rate("RATE_REFRESH_IP", "60/m"),
+    "ticket_create_user": env.rate("RATE_TICKET_CREATE", "30/m"),
+    "upload_user": env.rate("RATE_UPLOAD", "30/m"),
 }
 RATELIMIT_USE_CACHE = "default"
 # Behind a proxy, the client's address is in a header the proxy sets; name that header here.
@@ -269,6 +276,44 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = VAR_DIR / "media"
+
+# Attachments (helpdesk/files.py) live in the "attachments" storage, under keys the server makes:
+# files under VAR_DIR/uploads, or an S3-compatible bucket when ATTACHMENTS_S3_BUCKET is set.
+ATTACHMENTS_S3_BUCKET = env.string("ATTACHMENTS_S3_BUCKET")
+_s3_options = {
+    "endpoint_url": env.url("ATTACHMENTS_S3_ENDPOINT_URL", ("http", "https")),
+    "region_name": env.string("ATTACHMENTS_S3_REGION"),
+    "access_key": env.string("ATTACHMENTS_S3_ACCESS_KEY_ID"),
+    "secret_key": env.string("ATTACHMENTS_S3_SECRET_ACCESS_KEY"),
+}
+if bool(_s3_options["access_key"]) != bool(_s3_options["secret_key"]):
+    raise ImproperlyConfigured(
+        "Set both ATTACHMENTS_S3_ACCESS_KEY_ID and ATTACHMENTS_S3_SECRET_ACCESS_KEY, or neither "
+        "(then boto3 finds credentials itself: AWS_* variables, an instance role)."
+    )
+if any(_s3_options.values()) and not ATTACHMENTS_S3_BUCKET:
+    raise ImproperlyConfigured("ATTACHMENTS_S3_* is set but ATTACHMENTS_S3_BUCKET is not; set the bucket too.")
+if ATTACHMENTS_S3_BUCKET:
+    ATTACHMENTS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            **{name: value or None for name, value in _s3_options.items()},
+            "default_acl": None,  # objects stay private (the bucket's default)
+            "querystring_auth": True,
+            "file_overwrite": False,  # a key names one file; never replace another upload's bytes
+        },
+    }
+else:
+    ATTACHMENTS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": VAR_DIR / "uploads",
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -278,8 +323,37 @@ STORAGES = {
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
+    "attachments": ATTACHMENTS_STORAGE,
 }
 WHITENOISE_USE_FINDERS = DEBUG
+
+# Every upload: type sniffed from its bytes and checked against this list (415 otherwise), size
+# at most MAX_UPLOAD_BYTES (413), scanned (EICAR always; ClamAV too when CLAMAV_URL is set,
+# failing closed with 503). Downloads go through signed links valid ATTACHMENT_URL_TTL_SECONDS.
+ATTACHMENT_ALLOWED_TYPES = env.csv_list(
+    "ATTACHMENT_ALLOWED_TYPES",
+    "application/pdf,image/png,image/jpeg,image/gif,image/webp,text/plain,text/csv,application/json,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation,"
+    "application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet",
+)
+for _type in ATTACHMENT_ALLOWED_TYPES:
+    _major, _slash, _minor = _type.partition("/")
+    if not (_major and _minor and _type == _type.lower() and " " not in _type and "*" not in _type):
+        raise ImproperlyConfigured(f"ATTACHMENT_ALLOWED_TYPES takes MIME types such as image/png, not {_type!r}.")
+ATTACHMENT_URL_TTL_SECONDS = env.integer("ATTACHMENT_URL_TTL_SECONDS", 300, minimum=1)
+# clamd's socket: unix:///run/clamav/clamd.ctl or tcp://127.0.0.1:3310. Unset: no ClamAV.
+CLAMAV_URL = env.url("CLAMAV_URL", ("unix", "tcp"))
+_clamav_scheme, _, _clamav_where = CLAMAV_URL.partition("://")
+_clamav_host, _, _clamav_port = _clamav_where.rpartition(":")
+if (_clamav_scheme == "unix" and not _clamav_where.startswith("/")) or (
+    _clamav_scheme == "tcp" and not (_clamav_host and _clamav_port.isdigit())
+):
+    raise ImproperlyConfigured(
+        f"CLAMAV_URL must look like unix:///run/clamav/clamd.ctl or tcp://127.0.0.1:3310, not {CLAMAV_URL!r}."
+    )
+CLAMAV_TIMEOUT_SECONDS = env.integer("CLAMAV_TIMEOUT_SECONDS", 30, minimum=1)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -167,3 +167,38 @@ def test_escalation_needs_staff_and_a_reason(people, ticket):
         services.ticket_escalate(actor=people["agent"], ticket=ticket, reason="  ")
     ticket = services.ticket_escalate(actor=people["agent"], ticket=ticket, reason="VIP laptop")
     assert ticket.escalated and ticket.escalation_reason == "VIP laptop" and ticket.escalated_at
+
+
+STAFF_GRAPH = {
+    "new": {"open", "pending", "resolved", "closed"},
+    "open": {"pending", "resolved", "closed"},
+    "pending": {"open", "resolved", "closed"},
+    "resolved": {"open", "closed"},
+    "closed": {"open"},
+}
+REQUESTER_GRAPH = {
+    "new": {"resolved", "closed"},
+    "open": {"resolved", "closed"},
+    "pending": {"open", "resolved", "closed"},
+    "resolved": {"open", "closed"},
+    "closed": {"open"},
+}
+
+
+@pytest.mark.parametrize("who,graph", [("agent", STAFF_GRAPH), ("employee", REQUESTER_GRAPH)])
+@pytest.mark.parametrize("start", list(STAFF_GRAPH))
+@pytest.mark.parametrize("target", list(STAFF_GRAPH))
+def test_state_machine(people, ticket, who, graph, start, target):
+    Ticket.objects.filter(pk=ticket.pk).update(status=start)
+    ticket.refresh_from_db()
+    if target in graph[start]:
+        moved = services.ticket_transition(actor=people[who], ticket=ticket, status=target)
+        assert moved.status == target
+        assert (moved.resolved_at is not None) == (target == "resolved")
+        assert (moved.closed_at is not None) == (target == "closed")
+    else:
+        with pytest.raises(Conflict) as refused:
+            services.ticket_transition(actor=people[who], ticket=ticket, status=target)
+        assert refused.value.code == "invalid_transition"
+        ticket.refresh_from_db()
+        assert ticket.status == start

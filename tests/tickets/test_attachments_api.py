@@ -1,0 +1,211 @@
+"""/api/v1/tickets/{id}/attachments/: upload checks (EICAR, size, type, names) and signed, expiring downloads."""
+
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from helpdesk import events
+from tests.helpers import assert_problem, matrix
+from tickets import services
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+# anonymous, employee (the requester), agent_other, agent, lead, admin
+UPLOAD = [401, 201, 404, 201, 201, 201]
+LIST = [401, 200, 404, 200, 200, 200]
+
+# Built from halves so that this file itself is not the antivirus test signature.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR" + b"-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
+    "0000050001e226059b0000000049454e44ae426082"
+)
+
+# The head of a Windows program: DOS stub, then a PE header for i386.
+WINDOWS_EXE = (
+    bytes.fromhex("4d5a90000300000004000000ffff0000b8" + "00" * 43 + "80000000")
+    + b"\x0e\x1f\xba\x0e\x00\xb4\t\xcd!\xb8\x01L\xcd!This program cannot be run in DOS mode.\r\r\n$"
+    + b"\x00" * 7
+    + b"PE\x00\x00"
+    + bytes.fromhex("4c010300")
+    + b"\x00" * 200
+)
+
+
+@pytest.fixture
+def ticket(people, department):
+    return services.ticket_create(
+        requester=people["employee"], title="Screen flickers", description="See photo.", department=department
+    )
+
+
+def url(ticket) -> str:
+    return f"/api/v1/tickets/{ticket.pk}/attachments/"
+
+
+def upload(client, ticket, name="photo.png", content=PNG, content_type="image/png"):
+    return client.post(url(ticket), {"file": SimpleUploadedFile(name, content, content_type)}, format="multipart")
+
+
+def stored_keys() -> list[str]:
+    storage = storages["attachments"]
+    keys = []
+    for owner in storage.listdir("tickets")[0] if storage.exists("tickets") else []:
+        keys += [f"tickets/{owner}/{name}" for name in storage.listdir(f"tickets/{owner}")[1]]
+    return keys
+
+
+@pytest.fixture(autouse=True)
+def _empty_storage():
+    storage = storages["attachments"]
+    for key in stored_keys():
+        storage.delete(key)
+
+
+@pytest.mark.parametrize("who,expected", matrix(UPLOAD))
+def test_upload_matrix(client_for, ticket, who, expected):
+    response = upload(client_for(who), ticket)
+    assert response.status_code == expected
+    ticket.refresh_from_db()
+    assert ticket.attachment_count == len(ticket.attachments) == (1 if expected == 201 else 0)
+    if expected == 201:
+        body = response.json()
+        assert (body["name"], body["size"], body["content_type"]) == ("photo.png", len(PNG), "image/png")
+
+
+@pytest.mark.parametrize("who,expected", matrix(LIST))
+def test_list_matrix(client_for, people, ticket, who, expected):
+    upload(client_for("employee"), ticket)
+    response = client_for(who).get(url(ticket))
+    assert response.status_code == expected
+    if expected == 200:
+        [attachment] = response.json()["results"]
+        assert attachment["download_url"].startswith(f"{url(ticket)}{attachment['id']}/download/?signature=")
+
+
+def test_upload_then_download_without_a_token(client_for, ticket):
+    created = upload(client_for("employee"), ticket).json()
+    shown = client_for("agent").get(f"/api/v1/tickets/{ticket.pk}/").json()["attachments"]
+    assert [a["id"] for a in shown] == [created["id"]]
+    response = APIClient().get(shown[0]["download_url"])
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PNG
+    assert response["Content-Type"] == "image/png"
+    assert response["Content-Disposition"] == 'attachment; filename="photo.png"'
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_eicar_is_refused_and_nothing_is_stored(client_for, ticket):
+    for name, content_type in [("eicar.com", "application/octet-stream"), ("report.pdf", "application/pdf")]:
+        response = upload(client_for("employee"), ticket, name=name, content=EICAR, content_type=content_type)
+        assert_problem(response, 422, "malware_detected")
+    ticket.refresh_from_db()
+    assert ticket.attachments == [] and ticket.attachment_count == 0
+    assert stored_keys() == []
+
+
+def test_too_large_is_413(client_for, ticket, settings):
+    settings.MAX_UPLOAD_BYTES = 2048
+    response = upload(client_for("employee"), ticket, name="log.txt", content=b"a" * 4096, content_type="text/plain")
+    assert_problem(response, 413, "payload_too_large")
+    assert stored_keys() == []
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("invoice.pdf", b"<!DOCTYPE html><html><script>alert(1)</script></html>"),
+        ("archive.zip", b"PK\x03\x04" + b"\x00" * 60),
+        ("tool.exe", WINDOWS_EXE),
+    ],
+)
+def test_types_off_the_allowlist_are_415_whatever_the_name(client_for, ticket, name, content):
+    response = upload(client_for("employee"), ticket, name=name, content=content, content_type="application/pdf")
+    assert_problem(response, 415, "unsupported_media_type")
+    assert stored_keys() == []
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "..\\..\\windows\\evil.txt", "/abs/path/notes.txt"])
+def test_a_path_in_the_file_name_never_reaches_storage(client_for, ticket, name):
+    response = upload(client_for("employee"), ticket, name=name, content=b"plain text\n", content_type="text/plain")
+    assert response.status_code == 201
+    body = response.json()
+    assert "/" not in body["name"] and "\\" not in body["name"] and ".." not in body["name"]
+    assert stored_keys() == [f"tickets/{ticket.pk}/{body['id']}"]
+
+
+def test_json_instead_of_multipart_is_415(client_for, ticket):
+    response = client_for("employee").post(url(ticket), {"file": "x"}, format="json")
+    assert_problem(response, 415)
+
+
+def test_missing_file_is_400(client_for, ticket):
+    response = client_for("employee").post(url(ticket), {}, format="multipart")
+    assert "file" in assert_problem(response, 400)["errors"]
+
+
+def test_upload_emits_attachment_added(client_for, ticket):
+    seen = []
+
+    def handler(**payload):
+        seen.append(payload)
+
+    events.subscribe("attachment.added", handler)
+    try:
+        created = upload(client_for("agent"), ticket).json()
+    finally:
+        events.unsubscribe("attachment.added", handler)
+    assert [event["attachment"]["id"] for event in seen] == [created["id"]]
+
+
+def test_download_link_expires(client_for, ticket):
+    link = upload(client_for("employee"), ticket).json()["download_url"]
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert_problem(APIClient().get(link), 410, "link_expired")
+
+
+@pytest.mark.parametrize("tamper", ["signature", "other_ticket", "no_signature"])
+def test_tampered_links_are_refused(client_for, people, department, ticket, tamper):
+    link = upload(client_for("employee"), ticket).json()["download_url"]
+    if tamper == "signature":
+        link = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+    elif tamper == "other_ticket":
+        other = services.ticket_create(requester=people["employee"], title="O", description="O", department=department)
+        link = link.replace(ticket.pk, other.pk)
+    else:
+        link = link.split("?")[0]
+    assert APIClient().get(link).status_code == 404
+
+
+def test_link_of_a_deleted_ticket_is_dead(client_for, people, ticket):
+    link = upload(client_for("employee"), ticket).json()["download_url"]
+    services.ticket_delete(actor=people["admin"], ticket=Ticket.objects.get(pk=ticket.pk))
+    assert_problem(APIClient().get(link), 404)
+
+
+def test_upload_is_rate_limited(client_for, ticket, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "upload_user": "1/m"}
+    employee = client_for("employee")
+    assert upload(employee, ticket).status_code == 201
+    assert_problem(upload(employee, ticket), 429, "rate_limited")
+
+
+def test_docx_and_pdf_pass(client_for, ticket):
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_paragraph("Steps to reproduce")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    response = upload(client_for("employee"), ticket, name="steps.docx", content=buffer.getvalue())
+    assert response.json()["content_type"] == (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    assert upload(client_for("employee"), ticket, name="x.bin", content=pdf).json()["content_type"] == "application/pdf"

@@ -1,0 +1,123 @@
+"""Service levels: due times from the policy of a ticket's priority, pauses, state, escalation.
+
+Targets are calendar time. Due times are stored on the ticket (so lists, admin and the job filter
+on plain fields) and recomputed when the priority changes or a pause ends:
+    due = created_at + target + time spent paused so far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from tickets.models import ACTIVE_STATUSES, SlaPolicy, Status, Ticket
+
+_CACHE_KEY = "tickets:sla-policies"
+_CACHE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Targets:
+    first_response: timedelta
+    resolution: timedelta
+    warning: timedelta
+    pause_when_pending: bool
+
+
+def targets_by_priority() -> dict[str, Targets]:
+    """All policies, read once a minute per cache (four rows; edited rarely, in admin)."""
+    targets = cache.get(_CACHE_KEY)
+    if targets is None:
+        targets = {
+            policy.priority: Targets(
+                first_response=timedelta(minutes=policy.first_response_minutes),
+                resolution=timedelta(minutes=policy.resolution_minutes),
+                warning=timedelta(minutes=policy.warning_minutes),
+                pause_when_pending=policy.pause_when_pending,
+            )
+            for policy in SlaPolicy.objects.all()
+        }
+        cache.set(_CACHE_KEY, targets, _CACHE_SECONDS)
+    return targets
+
+
+def forget_policies() -> None:
+    """Call after changing a policy, so every process reads the new targets."""
+    cache.delete(_CACHE_KEY)
+
+
+def due_times(*, priority: str, created_at: datetime, paused_seconds: int = 0) -> dict:
+    """The two due-time fields for a ticket of this priority (None when no policy exists)."""
+    targets = targets_by_priority().get(priority)
+    if targets is None:
+        return {"first_response_due_at": None, "resolution_due_at": None}
+    start = created_at + timedelta(seconds=paused_seconds)
+    return {
+        "first_response_due_at": start + targets.first_response,
+        "resolution_due_at": start + targets.resolution,
+    }
+
+
+def on_status_change(ticket: Ticket, *, new_status: str, now: datetime) -> dict:
+    """Fields that pause or resume the clocks when a ticket enters or leaves `pending`."""
+    targets = targets_by_priority().get(ticket.priority)
+    if new_status == Status.PENDING and ticket.sla_paused_at is None:
+        if targets is not None and targets.pause_when_pending:
+            return {"sla_paused_at": now}
+        return {}
+    if new_status != Status.PENDING and ticket.sla_paused_at is not None:
+        paused = ticket.sla_paused_seconds + int((now - ticket.sla_paused_at).total_seconds())
+        return {
+            "sla_paused_at": None,
+            "sla_paused_seconds": paused,
+            **due_times(priority=ticket.priority, created_at=ticket.created_at, paused_seconds=paused),
+        }
+    return {}
+
+
+def state(ticket: Ticket, *, now: datetime | None = None) -> str:
+    """none, ok, warning, breached, paused or met: what a lead scanning a list wants to know."""
+    now = now or timezone.now()
+    if ticket.resolution_due_at is None:
+        return "none"
+    if ticket.status not in ACTIVE_STATUSES:
+        met = ticket.resolved_at or ticket.closed_at
+        return "met" if met is None or met <= ticket.resolution_due_at else "breached"
+    if ticket.sla_paused_at is not None:
+        return "paused"
+    due = [ticket.resolution_due_at]
+    if ticket.first_responded_at is None and ticket.first_response_due_at is not None:
+        due.append(ticket.first_response_due_at)
+    first_due = min(due)
+    if first_due <= now:
+        return "breached"
+    targets = targets_by_priority().get(ticket.priority)
+    if targets is not None and first_due - targets.warning <= now:
+        return "warning"
+    return "ok"
+
+
+def escalation_reason(ticket: Ticket, *, now: datetime) -> str | None:
+    """Why the job should escalate this ticket now, or None."""
+    targets = targets_by_priority().get(ticket.priority)
+    if targets is None or ticket.sla_paused_at is not None or ticket.status not in ACTIVE_STATUSES:
+        return None
+    checks = [("Resolution", ticket.resolution_due_at)]
+    if ticket.first_responded_at is None:
+        checks.insert(0, ("First response", ticket.first_response_due_at))
+    for label, due in checks:
+        if due is None:
+            continue
+        stamp = due.strftime("%Y-%m-%d %H:%M UTC")
+        if due <= now:
+            return f"SLA breached: {label.lower()} was due {stamp}."
+        if due - targets.warning <= now:
+            return f"SLA warning: {label.lower()} due {stamp}, within the {_minutes(targets.warning)} warning window."
+    return None
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{int(delta.total_seconds() // 60)}-minute"
