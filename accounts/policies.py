@@ -12,7 +12,17 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 # What a lead may do in Django admin (admins may do everything). Later apps add theirs here.
-LEAD_PERMISSIONS = frozenset({"accounts.view_user", "accounts.change_user", "accounts.view_department"})
+LEAD_PERMISSIONS = frozenset(
+    {
+        "accounts.view_user",
+        "accounts.change_user",
+        "accounts.view_department",
+        "tickets.view_ticket",
+        "tickets.change_ticket",
+        "tickets.view_slapolicy",
+        "audit.view_auditentry",
+    }
+)
 
 
 def role_has_permission(role: int, perm: str) -> bool:

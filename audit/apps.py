@@ -5,3 +5,8 @@ class AuditConfig(AppConfig):
     """Audit: the append-only activity log and its API."""
 
     name = "audit"
+
+    def ready(self):
+        from audit import subscribers
+
+        subscribers.connect()

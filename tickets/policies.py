@@ -126,3 +126,8 @@ def can_escalate(user: User, ticket: Ticket) -> bool:
 
 def can_delete(user: User) -> bool:
     return user.role >= Role.ADMIN
+
+
+def can_edit_sla(user: User) -> bool:
+    """SLA targets bind every department: admins change them, leads read them."""
+    return user.role >= Role.ADMIN

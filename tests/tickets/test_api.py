@@ -4,6 +4,7 @@ import pytest
 from django.test import override_settings
 
 from accounts.models import Role
+from audit.models import AuditEntry
 from helpdesk import events
 from tests.factories import UserFactory
 from tests.helpers import assert_problem, matrix
@@ -292,6 +293,8 @@ def test_deleted_ticket_is_gone_for_everyone_and_audited(client_for, people, tic
         assert client_for(who).get(detail(ticket)).status_code == 404
         assert client_for(who).get(URL).json()["count"] == 0
     assert Ticket.objects.filter(pk=ticket.pk).exists()  # soft: kept, restorable in admin
+    entry = AuditEntry.objects.get(action="ticket.deleted", object_id=ticket.pk)
+    assert entry.actor == people["admin"] and entry.department_id == ticket.department_id
 
 
 def test_create_validates_and_loses_nothing(client_for):

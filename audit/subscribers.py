@@ -1,0 +1,49 @@
+"""Turns domain events into audit entries. Connected in AuditConfig.ready()."""
+
+from __future__ import annotations
+
+from audit.models import AuditEntry
+from helpdesk import events
+
+TICKET_EVENTS = (
+    "ticket.created",
+    "ticket.updated",
+    "ticket.assigned",
+    "ticket.status_changed",
+    "ticket.escalated",
+    "ticket.deleted",
+    "ticket.restored",
+    "comment.added",
+    "attachment.added",
+)
+
+
+def record_ticket_event(*, name: str, ticket, actor=None, **payload) -> None:
+    details: dict = {"title": ticket.title, "status": ticket.status, "version": ticket.version}
+    if name == "ticket.updated":
+        details["fields"] = payload.get("fields", [])
+    elif name == "ticket.assigned":
+        details.update(assignee=ticket.assignee_id, previous=payload.get("previous"))
+    elif name == "ticket.status_changed":
+        details["previous"] = payload.get("previous")
+    elif name == "ticket.escalated":
+        details["reason"] = payload.get("reason", "")
+    elif name == "comment.added":
+        comment = payload["comment"]
+        details.update(comment=comment["id"], internal=comment["internal"])
+    elif name == "attachment.added":
+        attachment = payload["attachment"]
+        details.update(attachment=attachment["id"], name=attachment["name"], sha256=attachment["sha256"])
+    AuditEntry.objects.create(
+        actor=actor,
+        action=name,
+        object_type="ticket",
+        object_id=ticket.pk,
+        department_id=ticket.department_id or "",
+        details=details,
+    )
+
+
+def connect() -> None:
+    for name in TICKET_EVENTS:
+        events.subscribe(name, record_ticket_event)

@@ -1,0 +1,360 @@
+"""Django admin for tickets and SLA policies.
+
+Leads see the tickets of their department (and triage) through the same policy as the API;
+admins see all, deleted ones too, and restore them. Every change goes through tickets.services,
+so the admin obeys the rules, keeps `version` honest and emits the same events.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from accounts.models import Department, Role, User
+from helpdesk.api.errors import DomainError
+from tickets import policies, selectors, services, sla
+from tickets.models import ACTIVE_STATUSES, Priority, SlaPolicy, Status, Ticket
+
+_viewer: ContextVar[User] = ContextVar("ticket_admin_viewer")
+
+EDITABLE = ("title", "description", "priority", "category", "tags", "department")
+
+
+class SlaStateFilter(admin.SimpleListFilter):
+    title = "SLA"
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        return [("breached", "Breached"), ("warning", "Due soon"), ("paused", "Paused")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        active = Q(status__in=ACTIVE_STATUSES)
+        unanswered = Q(first_responded_at__isnull=True)
+        if self.value() == "paused":
+            return queryset.filter(active, sla_paused_at__isnull=False)
+        running = active & Q(sla_paused_at__isnull=True)
+        if self.value() == "breached":
+            return queryset.filter(
+                running & (Q(resolution_due_at__lte=now) | unanswered & Q(first_response_due_at__lte=now))
+            )
+        if self.value() == "warning":
+            soon = Q(pk__in=[])
+            for priority, targets in sla.targets_by_priority().items():
+                window = {"gt": now, "lte": now + targets.warning}
+                soon |= Q(priority=priority) & (
+                    Q(**{f"resolution_due_at__{op}": at for op, at in window.items()})
+                    | unanswered & Q(**{f"first_response_due_at__{op}": at for op, at in window.items()})
+                )
+            return queryset.filter(running & soon)
+        return queryset
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Not deleted"), ("yes", "Deleted")] if policies.can_delete(request.user) else []
+
+    def queryset(self, request, queryset):
+        return queryset.filter(deleted_at__isnull=self.value() != "yes")
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == "All":
+                continue  # the default is "not deleted"
+            if self.value() is None and choice.get("query_string", "").endswith("deleted=no"):
+                choice["selected"] = True
+            yield choice
+
+
+class AssignActionForm(ActionForm):
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True, role__in=[Role.AGENT, Role.LEAD]).order_by("email"),
+        required=False,
+        help_text="For “Assign to the chosen agent”.",
+    )
+
+
+class TicketForm(forms.ModelForm):
+    """Checks a change against the policies before the services make it (they check again)."""
+
+    status = forms.ChoiceField(choices=Status.choices)
+    tags = forms.JSONField(required=False)
+
+    class Meta:
+        model = Ticket
+        fields = (*EDITABLE, "status", "assignee")
+
+    def clean(self):
+        data = super().clean()
+        ticket, actor = self.instance, self.actor
+        refused = {name for name in EDITABLE if name in self.changed_data} - policies.can_edit_fields(actor, ticket)
+        if refused:
+            raise forms.ValidationError(f"You may not change: {', '.join(sorted(refused))}.")
+        if "status" in self.changed_data and data["status"] not in policies.legal_moves(actor, ticket):
+            self.add_error("status", f"A {ticket.status} ticket cannot move to {data['status']}.")
+        return data
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    form = TicketForm
+    action_form = AssignActionForm
+    actions = ["assign_to_chosen", "close", "soft_delete", "restore"]
+    list_display = (
+        "title",
+        "status",
+        "priority",
+        "department",
+        "assignee",
+        "requester",
+        "sla_state",
+        "escalated",
+        "created_at",
+    )
+    list_filter = (DeletedFilter, "status", "priority", SlaStateFilter, "escalated", "department")
+    list_select_related = ("department", "assignee", "requester")
+    search_fields = ("title", "public_text", "requester__email")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    readonly_fields = (
+        "requester",
+        "sla_state",
+        "first_response_due_at",
+        "resolution_due_at",
+        "first_responded_at",
+        "escalated",
+        "escalation_reason",
+        "escalated_at",
+        "version",
+        "created_at",
+        "updated_at",
+        "resolved_at",
+        "closed_at",
+        "deleted_at",
+        "deleted_by",
+        "conversation",
+        "files",
+    )
+    fieldsets = (
+        (None, {"fields": ("title", "description", "requester")}),
+        ("Triage", {"fields": ("status", "priority", "category", "tags", "department", "assignee")}),
+        (
+            "Service level",
+            {
+                "fields": (
+                    "sla_state",
+                    "first_response_due_at",
+                    "first_responded_at",
+                    "resolution_due_at",
+                    "escalated",
+                    "escalation_reason",
+                    "escalated_at",
+                )
+            },
+        ),
+        ("Comments", {"fields": ("conversation",)}),
+        ("Attachments", {"fields": ("files",)}),
+        (
+            "Record",
+            {
+                "fields": (
+                    "version",
+                    "created_at",
+                    "updated_at",
+                    "resolved_at",
+                    "closed_at",
+                    "deleted_at",
+                    "deleted_by",
+                ),
+                "classes": ("collapse",),
+            },
+        ),
+    )
+
+    # --- what a lead sees and may do --------------------------------------------------------
+
+    def get_queryset(self, request):
+        tickets = super().get_queryset(request)
+        if policies.can_delete(request.user):
+            return tickets  # admins: deleted ones too (DeletedFilter hides them by default)
+        return tickets.filter(policies.visible_tickets(request.user))
+
+    def has_add_permission(self, request):
+        return False  # tickets are opened by their requesters, through the API
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # soft delete is an action (admins), so nothing is ever lost
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or (obj.deleted_at is None and policies.works_on(request.user, obj)))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not policies.can_delete(request.user):
+            actions.pop("soft_delete", None)
+            actions.pop("restore", None)
+        return actions
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assignee":
+            kwargs["queryset"] = User.objects.filter(is_active=True, role__in=[Role.AGENT, Role.LEAD])
+            if not policies.can_delete(request.user):
+                kwargs["queryset"] = kwargs["queryset"].filter(department_id=request.user.department_id)
+        if db_field.name == "department" and not policies.can_delete(request.user):
+            kwargs["queryset"] = Department.objects.filter(pk__in=request.user.department_ids())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """Apply the form's changes through the services (one compare-and-set each)."""
+        ticket = Ticket.objects.get(pk=obj.pk)
+        actor = request.user
+        try:
+            changes = {name: form.cleaned_data[name] for name in EDITABLE if name in form.changed_data}
+            if changes:
+                ticket = services.ticket_update(actor=actor, ticket=ticket, version=obj.version, **changes)
+            if "assignee" in form.changed_data:
+                ticket = services.ticket_assign(actor=actor, ticket=ticket, assignee=form.cleaned_data["assignee"])
+            if "status" in form.changed_data and ticket.status != form.cleaned_data["status"]:
+                ticket = services.ticket_transition(actor=actor, ticket=ticket, status=form.cleaned_data["status"])
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # no relations of its own: comments and attachments are embedded
+
+    # --- shown fields -----------------------------------------------------------------------
+
+    @admin.display(description="SLA")
+    def sla_state(self, ticket: Ticket) -> str:
+        return sla.state(ticket)
+
+    @admin.display(description="Comments (internal notes marked)")
+    def conversation(self, ticket: Ticket) -> str:
+        comments = selectors.comments_for(user=_viewer.get(), ticket=ticket)
+        if not comments:
+            return "No comments yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td style='white-space:pre-wrap'>{}</td></tr>",
+            (
+                (
+                    c["created_at"].strftime("%Y-%m-%d %H:%M"),
+                    c["author"] or "(deleted user)",
+                    "internal note" if c["internal"] else "public",
+                    c["body"],
+                )
+                for c in comments
+            ),
+        )
+        return format_html("<table><tr><th>When</th><th>Who</th><th></th><th>Text</th></tr>{}</table>", rows)
+
+    @admin.display(description="Files")
+    def files(self, ticket: Ticket) -> str:
+        attachments = selectors.attachments_for(user=_viewer.get(), ticket=ticket)
+        if not attachments:
+            return "No files."
+        return format_html_join(
+            format_html("<br>"),
+            "<a href='{}'>{}</a> ({} bytes, {})",
+            ((a["download_url"], a["name"], a["size"], a["content_type"]) for a in attachments),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        token = _viewer.set(request.user)  # the read-only displays show what this viewer may see
+        try:
+            response = super().change_view(request, object_id, form_url, extra_context)
+            return response.render() if hasattr(response, "render") else response
+        finally:
+            _viewer.reset(token)
+
+    # --- bulk actions -----------------------------------------------------------------------
+
+    def _each(self, request, queryset, verb: str, change) -> None:
+        done, refused = 0, []
+        for ticket in queryset:
+            try:
+                change(ticket)
+                done += 1
+            except DomainError as error:
+                refused.append(f"{ticket.title}: {error.detail}")
+        self.message_user(request, f"{verb} {done} ticket(s).", messages.SUCCESS if done else messages.WARNING)
+        for reason in refused[:10]:
+            self.message_user(request, f"Skipped {reason}", messages.WARNING)
+
+    @admin.action(description="Assign to the chosen agent")
+    def assign_to_chosen(self, request, queryset):
+        assignee = AssignActionForm(request.POST).fields["assignee"].clean(request.POST.get("assignee") or None)
+        if assignee is None:
+            self.message_user(request, "Choose an agent in the “Assignee” box first.", messages.ERROR)
+            return
+        self._each(
+            request,
+            queryset,
+            "Assigned",
+            lambda ticket: services.ticket_assign(actor=request.user, ticket=ticket, assignee=assignee),
+        )
+
+    @admin.action(description="Close")
+    def close(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            "Closed",
+            lambda ticket: services.ticket_transition(actor=request.user, ticket=ticket, status=Status.CLOSED),
+        )
+
+    @admin.action(description="Delete (soft; restorable)")
+    def soft_delete(self, request, queryset):
+        self._each(
+            request,
+            queryset.filter(deleted_at__isnull=True),
+            "Deleted",
+            lambda ticket: services.ticket_delete(actor=request.user, ticket=ticket),
+        )
+
+    @admin.action(description="Restore deleted")
+    def restore(self, request, queryset):
+        self._each(
+            request,
+            queryset.filter(deleted_at__isnull=False),
+            "Restored",
+            lambda ticket: services.ticket_restore(actor=request.user, ticket=ticket),
+        )
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ("priority", "first_response_minutes", "resolution_minutes", "warning_minutes", "pause_when_pending")
+    ordering = ("priority",)
+
+    def has_add_permission(self, request):
+        return policies.can_edit_sla(request.user) and SlaPolicy.objects.count() < len(Priority.choices)
+
+    def has_change_permission(self, request, obj=None):
+        return policies.can_edit_sla(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return policies.can_edit_sla(request.user)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        sla.forget_policies()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        sla.forget_policies()
