@@ -252,7 +252,7 @@ class DepartmentViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAuthenticated, ReadAllWriteAdmins]
     serializer_class = DepartmentOut
     ordering_fields = ["name", "created_at"]
-    filterset_fields: list[str] = []
+    filterset_fields = ["name"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):

@@ -63,3 +63,8 @@ def test_list_query_count_is_flat(client_for, people, django_assert_max_num_quer
     Department.objects.bulk_create([Department(name=f"D{n}") for n in range(30)])
     with django_assert_max_num_queries(3):
         assert client_for("employee").get(URL, {"page_size": 100}).json()["count"] == 32
+
+
+def test_find_a_department_by_name(client_for, department, other_department):
+    results = client_for("employee").get(URL, {"name": "Network"}).json()["results"]
+    assert [d["id"] for d in results] == [department.pk]

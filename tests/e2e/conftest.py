@@ -37,6 +37,10 @@ def live_server_url(tmp_path_factory):
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    # The demo users README's walk-throughs sign in as.
+    subprocess.run(
+        [*manage, "seed_demo", "--allow-production"], cwd=ROOT, env=env, check=True, timeout=300, capture_output=True
+    )
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1", "--port", str(port)],

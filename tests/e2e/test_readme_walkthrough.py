@@ -1,0 +1,46 @@
+"""README's ticket walk-through, run as written (bash + curl) against a real server with the demo data."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not shutil.which("curl"), reason="needs curl, as README's walk-through does"),
+]
+
+
+def readme_block(name: str) -> str:
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(
+        rf"<!-- walkthrough:{name} .*?-->\s*```bash\n(.*?)```\s*<!-- /walkthrough:{name} -->", readme, re.S
+    )
+    assert match, f"README.md has no walk-through named {name}"
+    return match.group(1)
+
+
+def test_tickets_walkthrough(live_server_url, tmp_path):
+    script = tmp_path / "walkthrough.sh"
+    script.write_text("set -euo pipefail\n" + readme_block("tickets"))
+    result = subprocess.run(
+        ["bash", str(script)],
+        env={**os.environ, "SERVER": live_server_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("status: new | assignee: None | reply due: 20")
+    assert re.fullmatch(r"status: open \| assignee: .+", lines[1])
+    assert lines[2].startswith("reply added:") and lines[3].startswith("note added:")
+    assert lines[4:6] == ["Mon 09:00 tunnel up", "Mon 10:00 tunnel down: idle timeout"]  # the downloaded file
+    assert lines[6] == "employee sees: ['Please install the new VPN pro']"
+    assert (
+        lines[7] == "agent sees: [('Please install the new VPN pro', False), ('Firewall logs show idle timeou', True)]"
+    )
