@@ -13,6 +13,7 @@ TICKET_EVENTS = (
     "ticket.escalated",
     "ticket.deleted",
     "ticket.restored",
+    "ticket.routed",
     "comment.added",
     "attachment.added",
 )
@@ -26,6 +27,10 @@ def record_ticket_event(*, name: str, ticket, actor=None, **payload) -> None:
         details.update(assignee=ticket.assignee_id, previous=payload.get("previous"))
     elif name == "ticket.status_changed":
         details["previous"] = payload.get("previous")
+    elif name == "ticket.routed":
+        details.update(
+            department=ticket.department_id, confidence=payload.get("confidence"), reason=payload.get("reason")
+        )
     elif name == "ticket.escalated":
         details["reason"] = payload.get("reason", "")
     elif name == "comment.added":

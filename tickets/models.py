@@ -103,6 +103,11 @@ class Ticket(models.Model):
     sla_paused_at = models.DateTimeField(null=True, blank=True)
     sla_paused_seconds = models.PositiveIntegerField(default=0)
 
+    # Where an imported ticket came from (import_tickets is idempotent by it); empty otherwise.
+    external_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # The routing that placed the ticket (confidence 0-1); null until routed, or when a person did.
+    routing_confidence = models.FloatField(null=True, blank=True)
+
     version = models.PositiveIntegerField(default=1)
     # A default, not auto_now_add: imported history keeps its own creation time.
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

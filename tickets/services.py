@@ -320,3 +320,73 @@ def escalate_due(
         except Conflict:
             continue  # changed meanwhile: the next run looks at it again
     return escalated
+
+
+def ticket_route(
+    *,
+    ticket: Ticket,
+    department: Department | None,
+    confidence: float | None,
+    assignee: User | None = None,
+    reason: str = "",
+) -> Ticket:
+    """The router (no actor) places a ticket still in triage: department, and an agent of it when
+    confident. Nothing happens if a person routed or assigned it meanwhile (returns it unchanged)."""
+    current = Ticket.objects.get(pk=ticket.pk)
+    if current.department_id is not None or current.assignee_id is not None:
+        return current
+    fields: dict = {"department_id": department.pk if department else None, "routing_confidence": confidence}
+    if assignee is not None and department is not None:
+        if not (
+            assignee.is_active and Role.AGENT <= assignee.role <= Role.LEAD and assignee.department_id == department.pk
+        ):
+            raise Invalid("The router chose someone who is not an active agent of that department.")
+        fields["assignee_id"] = assignee.pk
+        if current.status == Status.NEW:
+            fields["status"] = Status.OPEN
+    try:
+        routed = _compare_and_set(current, expected_version=current.version, **fields)
+    except Conflict:
+        return Ticket.objects.get(pk=ticket.pk)  # a person got there first; they win
+    events.publish("ticket.routed", ticket=routed, actor=None, confidence=confidence, reason=reason)
+    if assignee is not None and department is not None:
+        events.publish("ticket.assigned", ticket=routed, actor=None, previous=None)
+    return routed
+
+
+def ticket_import(
+    *,
+    external_id: str,
+    requester: User,
+    title: str,
+    description: str,
+    department: Department | None,
+    category: str = "",
+    created_at: datetime | None = None,
+    status: str = Status.RESOLVED,
+) -> tuple[Ticket, bool]:
+    """A historical ticket from another system, idempotent by `external_id`: (ticket, created).
+
+    Imported tickets are history (resolved by default): no SLA clocks, no events for notifications.
+    """
+    existing = Ticket.objects.filter(external_id=external_id).first()
+    if existing is not None:
+        return existing, False
+    title, description = (title or "").strip()[:200], (description or "").strip()
+    created_at = created_at or timezone.now()
+    public_text, _ = _search_text(title, description, [])
+    ticket = Ticket.objects.create(
+        external_id=external_id,
+        title=title or description[:80] or "(no title)",
+        description=description,
+        category=category.strip()[:120],
+        requester=requester,
+        department=department,
+        status=status,
+        public_text=public_text,
+        created_at=created_at,
+        resolved_at=created_at if status in (Status.RESOLVED, Status.CLOSED) else None,
+        closed_at=created_at if status == Status.CLOSED else None,
+    )
+    events.publish("ticket.imported", ticket=ticket, actor=None)
+    return ticket, True

@@ -202,3 +202,40 @@ def test_state_machine(people, ticket, who, graph, start, target):
         assert refused.value.code == "invalid_transition"
         ticket.refresh_from_db()
         assert ticket.status == start
+
+
+def test_router_places_a_triage_ticket_with_its_confidence(people, department):
+    triage = services.ticket_create(requester=people["employee"], title="VPN", description="drops")
+    routed = services.ticket_route(ticket=triage, department=department, confidence=0.93, assignee=people["agent"])
+    assert (routed.department, routed.assignee, routed.status) == (department, people["agent"], Status.OPEN)
+    assert routed.routing_confidence == 0.93
+
+
+def test_router_never_overrides_a_person(people, department, other_department):
+    triage = services.ticket_create(requester=people["employee"], title="VPN", description="drops")
+    stale = Ticket.objects.get(pk=triage.pk)
+    services.ticket_update(actor=people["admin"], ticket=triage, department=other_department)
+    routed = services.ticket_route(ticket=stale, department=department, confidence=0.99)
+    assert routed.department == other_department and routed.routing_confidence is None
+
+
+def test_router_abstaining_leaves_triage(people):
+    triage = services.ticket_create(requester=people["employee"], title="?", description="?")
+    routed = services.ticket_route(ticket=triage, department=None, confidence=0.31)
+    assert routed.department is None and routed.routing_confidence == 0.31
+
+
+def test_import_is_idempotent_by_external_id(people, department):
+    first, created = services.ticket_import(
+        external_id="csv:17",
+        requester=people["employee"],
+        title="",
+        description="laptop broken",
+        department=department,
+        category="4/12/3",
+    )
+    again, created_again = services.ticket_import(
+        external_id="csv:17", requester=people["employee"], title="x", description="y", department=None
+    )
+    assert created and not created_again and again.pk == first.pk
+    assert (first.status, first.category, first.title) == (Status.RESOLVED, "4/12/3", "laptop broken")
