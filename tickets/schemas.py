@@ -17,13 +17,15 @@ def new_comment(*, author_id: str, body: str, internal: bool, created_at: dateti
         raise Invalid("A comment needs some text.", errors={"body": ["This field may not be blank."]})
     if len(body) > MAX_COMMENT_LENGTH:
         raise Invalid("The comment is too long.", errors={"body": [f"At most {MAX_COMMENT_LENGTH} characters."]})
-    return {
-        "id": new_object_id(),
-        "author": author_id,
-        "body": body,
-        "internal": bool(internal),
-        "created_at": created_at.isoformat(),
-    }
+    return validate_comment(
+        {
+            "id": new_object_id(),
+            "author": author_id,
+            "body": body,
+            "internal": bool(internal),
+            "created_at": created_at.isoformat(),
+        }
+    )
 
 
 def validate_comment(element: dict) -> dict:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -15,6 +17,21 @@ from helpdesk import files
 from helpdesk.api.errors import NotFound
 from tickets import policies
 from tickets.models import Ticket
+
+GENERATION_KEY = "tickets:generation"
+
+
+def generation() -> int:
+    """A number that changes whenever any ticket does (see services.tickets_changed)."""
+    return cache.get_or_set(GENERATION_KEY, 0, None)
+
+
+def list_count_key(*, user: User, params: dict[str, list[str]]) -> str:
+    """The cache key of a list's count: the caller's scope, the filters, and the data generation."""
+    filters = sorted((name, sorted(values)) for name, values in params.items() if name not in ("page", "page_size"))
+    scope = f"{user.pk}:{user.role}:{user.department_id}"
+    digest = hashlib.sha256(repr((scope, filters)).encode()).hexdigest()[:32]
+    return f"tickets:count:{generation()}:{digest}"
 
 
 def tickets_for(*, user: User) -> QuerySet[Ticket]:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import F, Q
 from django.utils import timezone
@@ -16,7 +17,7 @@ from accounts.models import Department, Role, User
 from helpdesk import events, files
 from helpdesk.api.errors import Conflict, Invalid, NotAllowed
 from helpdesk.db import new_object_id
-from tickets import policies, schemas, sla
+from tickets import policies, schemas, selectors, sla
 from tickets.models import ACTIVE_STATUSES, Priority, Status, Ticket
 
 MAX_TAGS = 20
@@ -41,6 +42,14 @@ def _search_text(title: str, description: str, comments: list[dict]) -> tuple[st
     return "\n".join(public), "\n".join(internal)
 
 
+def tickets_changed() -> None:
+    """Bump the generation that cached list counts are keyed by (selectors.list_count_key)."""
+    try:
+        cache.incr(selectors.GENERATION_KEY)
+    except ValueError:
+        cache.add(selectors.GENERATION_KEY, 1, None)
+
+
 def _compare_and_set(ticket: Ticket, *, expected_version: int, **fields) -> Ticket:
     """Write `fields` only if nobody changed the ticket since `expected_version`."""
     updated = Ticket.objects.filter(pk=ticket.pk, version=expected_version).update(
@@ -48,6 +57,7 @@ def _compare_and_set(ticket: Ticket, *, expected_version: int, **fields) -> Tick
     )
     if not updated:
         raise Conflict("The ticket changed meanwhile; reload it and try again.", code="stale_version")
+    tickets_changed()
     ticket.refresh_from_db()
     return ticket
 
@@ -79,6 +89,7 @@ def ticket_create(
         created_at=now,
         **sla.due_times(priority=priority, created_at=now),
     )
+    tickets_changed()
     events.publish("ticket.created", ticket=ticket, actor=requester)
     return ticket
 
@@ -250,6 +261,7 @@ def _append(ticket: Ticket, change: Callable[[Ticket], dict], *, read: tuple[str
             **fields, version=F("version") + 1, updated_at=now
         )
         if updated:
+            tickets_changed()
             ticket.refresh_from_db()
             return
         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter, not crypto
@@ -388,5 +400,6 @@ def ticket_import(
         resolved_at=created_at if status in (Status.RESOLVED, Status.CLOSED) else None,
         closed_at=created_at if status == Status.CLOSED else None,
     )
+    tickets_changed()
     events.publish("ticket.imported", ticket=ticket, actor=None)
     return ticket, True

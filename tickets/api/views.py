@@ -18,6 +18,7 @@ from accounts.models import User
 from helpdesk import files
 from helpdesk.api import ratelimits
 from helpdesk.api.errors import Invalid, NotFound
+from helpdesk.api.pagination import CachedCountPagination
 from helpdesk.api.schema import errors
 from tickets import selectors, services
 from tickets.api import examples
@@ -101,6 +102,7 @@ class TicketViewSet(
     permission_classes = [IsAuthenticated]
     filter_backends = [DjangoFilterBackend]
     filterset_class = TicketFilter
+    pagination_class = CachedCountPagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -108,6 +110,11 @@ class TicketViewSet(
         if self.action == "list":
             return tickets.select_related("department", "requester", "assignee").only(*LIST_COLUMNS)
         return tickets
+
+    def count_cache_key(self, request) -> str | None:
+        if self.action != "list":
+            return None  # comments and attachments are counted in memory
+        return selectors.list_count_key(user=request.user, params=dict(request.query_params.lists()))
 
     def get_object(self) -> Ticket:
         return selectors.ticket_for(user=self.request.user, ticket_id=self.kwargs["pk"])
