@@ -78,8 +78,11 @@ def on_status_change(ticket: Ticket, *, new_status: str, now: datetime) -> dict:
     return {}
 
 
-def state(ticket: Ticket, *, now: datetime | None = None) -> str:
-    """none, ok, warning, breached, paused or met: what a lead scanning a list wants to know."""
+def state(ticket: Ticket, *, now: datetime | None = None, targets: dict[str, Targets] | None = None) -> str:
+    """none, ok, warning, breached, paused or met: what a lead scanning a list wants to know.
+
+    A list passes `targets` (read once per request) so that rows do not each ask the cache.
+    """
     now = now or timezone.now()
     if ticket.resolution_due_at is None:
         return "none"
@@ -94,8 +97,8 @@ def state(ticket: Ticket, *, now: datetime | None = None) -> str:
     first_due = min(due)
     if first_due <= now:
         return "breached"
-    targets = targets_by_priority().get(ticket.priority)
-    if targets is not None and first_due - targets.warning <= now:
+    policy = (targets if targets is not None else targets_by_priority()).get(ticket.priority)
+    if policy is not None and first_due - policy.warning <= now:
         return "warning"
     return "ok"
 

@@ -66,7 +66,7 @@ class TicketListOut(serializers.ModelSerializer):
         return ticket.public_comment_count
 
     def get_sla_state(self, ticket) -> str:
-        return sla.state(ticket, now=self.context.get("now"))
+        return sla.state(ticket, now=self.context.get("now"), targets=self.context.get("sla_targets"))
 
 
 # Columns the list reads; everything else (description, comments, search text) stays in the database.

@@ -20,7 +20,7 @@ from helpdesk.api import ratelimits
 from helpdesk.api.errors import Invalid, NotFound
 from helpdesk.api.pagination import CachedCountPagination
 from helpdesk.api.schema import errors
-from tickets import selectors, services
+from tickets import selectors, services, sla
 from tickets.api import examples
 from tickets.api.filters import TicketFilter
 from tickets.api.serializers import (
@@ -120,7 +120,7 @@ class TicketViewSet(
         return selectors.ticket_for(user=self.request.user, ticket_id=self.kwargs["pk"])
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "now": timezone.now()}
+        return {**super().get_serializer_context(), "now": timezone.now(), "sla_targets": sla.targets_by_priority()}
 
     def get_serializer_class(self):
         return TicketListOut if self.action == "list" else TicketOut
