@@ -7,7 +7,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format check migrations-check mongo-migrations schema bench-auth constraints clean
+.PHONY: install run test lint format check migrations-check mongo-migrations schema bench-auth bench-tickets bench-kb constraints clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
@@ -53,6 +53,14 @@ schema:
 
 bench-auth: install
 	$(BIN)/python bench/auth_latency.py
+
+# Ticket list vs a plain DRF list at 1k/10k/100k tickets, SQLite and PostgreSQL (about 8 minutes).
+bench-tickets: install
+	$(BIN)/python bench/ticket_list.py
+
+# Knowledge-base search p95 vs article detail p95 at 10,000 articles, SQLite and PostgreSQL (about 3 minutes).
+bench-kb: install
+	$(BIN)/python bench/kb_search.py
 
 # Re-pin every package after changing requirements*.txt (keeps torch on the CPU build).
 constraints:

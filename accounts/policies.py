@@ -21,6 +21,15 @@ LEAD_PERMISSIONS = frozenset(
         "tickets.change_ticket",
         "tickets.view_slapolicy",
         "audit.view_auditentry",
+        "knowledge.view_article",
+        "knowledge.add_article",
+        "knowledge.change_article",
+        "knowledge.delete_article",
+        "knowledge.view_articleversion",
+        "knowledge.view_category",
+        "knowledge.add_category",
+        "knowledge.change_category",
+        "knowledge.delete_category",
     }
 )
 

@@ -17,6 +17,13 @@ TICKET_EVENTS = (
     "comment.added",
     "attachment.added",
 )
+ARTICLE_EVENTS = (
+    "article.created",
+    "article.updated",
+    "article.published",
+    "article.archived",
+    "article.deleted",
+)
 
 
 def record_ticket_event(*, name: str, ticket, actor=None, **payload) -> None:
@@ -49,6 +56,26 @@ def record_ticket_event(*, name: str, ticket, actor=None, **payload) -> None:
     )
 
 
+def record_article_event(*, name: str, actor=None, article=None, **payload) -> None:
+    if article is None:  # article.deleted: the article is gone, its id and title travel in the event
+        details: dict = {"title": payload.get("title", "")}
+        article_id = payload["article_id"]
+    else:
+        details = {"title": article.title, "status": article.status, "version": article.version}
+        article_id = article.pk
+    if name == "article.updated":
+        details["fields"] = payload.get("fields", [])
+        if payload.get("reverted_to") is not None:
+            details["reverted_to"] = payload["reverted_to"]
+    elif name in ("article.published", "article.archived"):
+        details["previous"] = payload.get("previous")
+    AuditEntry.objects.create(
+        actor=actor, action=name, object_type="article", object_id=article_id, department_id="", details=details
+    )
+
+
 def connect() -> None:
     for name in TICKET_EVENTS:
         events.subscribe(name, record_ticket_event)
+    for name in ARTICLE_EVENTS:
+        events.subscribe(name, record_article_event)

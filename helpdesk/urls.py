@@ -11,6 +11,7 @@ admin.site.site_title = "Helpdesk AI"
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("tickets.api.urls")),
+    path("", include("knowledge.api.urls")),
 ]
 
 urlpatterns = [

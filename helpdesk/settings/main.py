@@ -117,7 +117,7 @@ DATABASES = {
     "default": database_settings(
         DATABASE_URL,
         default_sqlite=VAR_DIR / "helpdesk.sqlite3",
-        conn_max_age=env.integer("DATABASE_CONN_MAX_AGE", 60),
+        pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
     )
 }
 
@@ -217,6 +217,8 @@ RATE_LIMITS = {
     "refresh_ip": env.rate("RATE_REFRESH_IP", "60/m"),
     "ticket_create_user": env.rate("RATE_TICKET_CREATE", "30/m"),
     "upload_user": env.rate("RATE_UPLOAD", "30/m"),
+    "kb_search_user": env.rate("RATE_KB_SEARCH", "120/m"),
+    "kb_document_user": env.rate("RATE_KB_DOCUMENT", "10/m"),
 }
 RATELIMIT_USE_CACHE = "default"
 # Behind a proxy, the client's address is in a header the proxy sets; name that header here.
@@ -243,6 +245,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a `status` or `priority`: give each choice set its own stable name.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Status",
+        "TicketPriorityEnum": "tickets.models.Priority",
+        "ArticleStatusEnum": "knowledge.models.Status",
+    },
 }
 
 # --- Web hardening ----------------------------------------------------------------------------

@@ -178,7 +178,7 @@ class TagsField(serializers.ListField):
 class TicketIn(StrictSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=20_000)
-    priority = serializers.ChoiceField(choices=Priority.values, default=Priority.MEDIUM)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.MEDIUM)
     category = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     tags = TagsField(required=False, default=list)
     department = serializers.PrimaryKeyRelatedField(
@@ -196,7 +196,7 @@ class TicketPatchIn(StrictSerializer):
     )
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(max_length=20_000, required=False)
-    priority = serializers.ChoiceField(choices=Priority.values, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     category = serializers.CharField(max_length=120, required=False, allow_blank=True)
     tags = TagsField(required=False)
     department = serializers.PrimaryKeyRelatedField(
@@ -205,7 +205,7 @@ class TicketPatchIn(StrictSerializer):
 
 
 class TransitionIn(StrictSerializer):
-    status = serializers.ChoiceField(choices=Status.values)
+    status = serializers.ChoiceField(choices=Status.choices)
 
 
 class AssignIn(StrictSerializer):

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.models import Department, Role, User
+from knowledge.demo import seed_articles
 
 DEMO_PASSWORD = "helpdesk-demo-2026"
 DOMAIN = "example.com"
@@ -96,9 +97,11 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
             created += was_created
 
+        articles = seed_articles(author=User.objects.get(email=f"admin@{DOMAIN}"))
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {len(departments)} departments, {len(people)} users ({created} new).")
         )
+        self.stdout.write(f"Knowledge base: demo articles in place ({articles} new).")
         self.stdout.write(
             f"Demo logins (password for all: {DEMO_PASSWORD}):\n"
             f"  admin     admin@{DOMAIN}            (Django admin at /admin/)\n"

@@ -1,0 +1,58 @@
+"""Who may read and write the knowledge base. The API, admin, search and the AI all ask here.
+
+Visibility is the lowest role that may read an article; drafts and archived articles are for
+leads and admins only. Every read path narrows with `visible_articles` (or, for search, the
+same two facts: `readable_statuses` and the caller's role as the highest visibility).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from accounts.models import Role
+from knowledge.models import Status
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from knowledge.models import Article, ArticleVersion
+
+
+def can_write(user: User) -> bool:
+    """Leads and admins create, edit, publish, archive, revert and delete articles and categories."""
+    return user.is_authenticated and user.role >= Role.LEAD
+
+
+def readable_statuses(user: User) -> tuple[str, ...]:
+    if user.role >= Role.LEAD:
+        return tuple(Status.values)
+    return (Status.PUBLISHED,)
+
+
+def max_visibility(user: User) -> int:
+    return int(user.role)
+
+
+def visible_articles(user: User, prefix: str = "") -> Q:
+    """The articles the user may read, as a filter (`prefix` for a related model, e.g. "article__")."""
+    scope = Q(**{f"{prefix}visibility__lte": max_visibility(user)})
+    statuses = readable_statuses(user)
+    if len(statuses) < len(Status.values):
+        scope &= Q(**{f"{prefix}status__in": statuses})
+    return scope
+
+
+def can_see(user: User, article: Article) -> bool:
+    """The same rule as visible_articles, for one article already in memory."""
+    return article.visibility <= max_visibility(user) and article.status in readable_statuses(user)
+
+
+def visible_versions(user: User) -> Q:
+    """Of an article the user may read, the versions whose own visibility the user may read: a
+    version written while the article was for agents stays hidden from employees."""
+    return Q(visibility__lte=max_visibility(user))
+
+
+def can_see_version(user: User, version: ArticleVersion) -> bool:
+    return version.visibility <= max_visibility(user)
