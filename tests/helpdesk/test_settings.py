@@ -48,32 +48,29 @@ def test_good_production_values_start(tmp_path):
 
 
 def test_database_url_selects_the_engine(tmp_path):
-    sqlite = database_settings("", default_sqlite=tmp_path / "db.sqlite3", pool_max_size=10)
+    sqlite = database_settings("", default_sqlite=tmp_path / "db.sqlite3", conn_max_age=0)
     assert sqlite["ENGINE"] == "django.db.backends.sqlite3"
     assert sqlite["NAME"] == str(tmp_path / "db.sqlite3")
 
     postgres = database_settings(
-        "postgres://app:pw@db.internal:5432/helpdesk", default_sqlite=tmp_path, pool_max_size=4
+        "postgres://app:pw@db.internal:5432/helpdesk", default_sqlite=tmp_path, conn_max_age=30
     )
     assert postgres["ENGINE"] == "django.db.backends.postgresql"
     assert (postgres["NAME"], postgres["HOST"], postgres["USER"]) == ("helpdesk", "db.internal", "app")
-    # A pool per process, no per-thread persistent connections (ASGI runs each request in a new thread).
-    assert postgres["CONN_MAX_AGE"] == 0 and postgres["OPTIONS"]["pool"]["max_size"] == 4
+    assert postgres["CONN_MAX_AGE"] == 30 and postgres["CONN_HEALTH_CHECKS"] is True
 
     mongo = database_settings(
-        "mongodb+srv://u:p@cluster0.example.net/helpdesk?retryWrites=true", default_sqlite=tmp_path, pool_max_size=1
+        "mongodb+srv://u:p@cluster0.example.net/helpdesk?retryWrites=true", default_sqlite=tmp_path, conn_max_age=0
     )
     assert mongo == {
         "ENGINE": "django_mongodb_backend",
         "HOST": "mongodb+srv://u:p@cluster0.example.net/helpdesk?retryWrites=true",
         "NAME": "helpdesk",
     }
-    assert (
-        database_settings("mongodb://localhost:27017", default_sqlite=tmp_path, pool_max_size=1)["NAME"] == "helpdesk"
-    )
+    assert database_settings("mongodb://localhost:27017", default_sqlite=tmp_path, conn_max_age=0)["NAME"] == "helpdesk"
 
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
-        database_settings("oracle://x", default_sqlite=tmp_path, pool_max_size=1)
+        database_settings("oracle://x", default_sqlite=tmp_path, conn_max_age=0)
 
 
 def test_mongodb_settings_use_object_id_auto_fields_and_own_migrations():
