@@ -124,6 +124,8 @@ class Ticket(models.Model):
         indexes = [
             # The list's order (newest first, id as the tie-break): pages read the index, never sort.
             models.Index(fields=["-created_at", "-id"], name="ticket_created_id"),
+            # The same for "not deleted, newest first": SQLite walks it and stops after one page.
+            models.Index(fields=["deleted_at", "-created_at", "-id"], name="ticket_live_created_id"),
             models.Index(fields=["department", "status", "-created_at"], name="ticket_dept_status_created"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),

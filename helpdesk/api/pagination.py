@@ -41,7 +41,7 @@ class CachedCountPaginator(Paginator):
 class CachedCountPagination(PageNumberPagination):
     """For views that define `count_cache_key(request) -> str | None` (see CachedCountPaginator)."""
 
-    count_seconds = 300
+    count_seconds = 60
 
     def paginate_queryset(self, queryset, request, view=None):
         self.django_paginator_class = partial(

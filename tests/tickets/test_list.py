@@ -184,3 +184,17 @@ def test_detail_costs_the_same_queries_with_many_comments(client_for, people, de
         response = agent.get(f"{URL}{ticket.pk}/")
     assert len(response.json()["comments"]) == 21
     assert len(one) == len(many) == 3  # the user, the ticket with its people, the comment authors
+
+
+def test_the_hand_built_row_matches_the_declared_serializer(people, department, rf):
+    from tickets.api.serializers import TicketListOut, TicketRowOut
+
+    ticket = services.ticket_create(requester=people["employee"], title="VPN", description="d", department=department)
+    ticket = services.ticket_assign(actor=people["agent"], ticket=ticket, assignee=people["agent"])
+    services.comment_add(actor=people["agent"], ticket=ticket, body="note", internal=True)
+    ticket = Ticket.objects.select_related("department", "requester", "assignee").get(pk=ticket.pk)
+    for who in ("employee", "agent"):
+        request = rf.get(URL)
+        request.user = people[who]
+        context = {"request": request, "now": timezone.now()}
+        assert TicketRowOut(ticket, context=context).data == TicketListOut(ticket, context=context).data

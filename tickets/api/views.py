@@ -35,6 +35,7 @@ from tickets.api.serializers import (
     TicketListOut,
     TicketOut,
     TicketPatchIn,
+    TicketRowOut,
     TransitionIn,
 )
 from tickets.models import Ticket
@@ -123,7 +124,12 @@ class TicketViewSet(
         return {**super().get_serializer_context(), "now": timezone.now(), "sla_targets": sla.targets_by_priority()}
 
     def get_serializer_class(self):
-        return TicketListOut if self.action == "list" else TicketOut
+        return TicketRowOut if self.action == "list" else TicketOut
+
+    def filter_queryset(self, queryset):
+        if self.action == "list" and not set(self.request.query_params) - {"page", "page_size"}:
+            return queryset.order_by("-created_at", "-id")  # no filters: skip building a FilterSet form
+        return super().filter_queryset(queryset)
 
     def _ticket_response(self, ticket: Ticket, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(TicketOut(ticket, context=self.get_serializer_context()).data, status=status_code)
