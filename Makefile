@@ -54,7 +54,7 @@ schema:
 bench-auth: install
 	$(BIN)/python bench/auth_latency.py
 
-# Ticket list vs a plain DRF list at 1k/10k/100k tickets, SQLite and PostgreSQL (about 8 minutes).
+# Ticket list vs a plain DRF list at 1k/10k/100k tickets, SQLite and PostgreSQL (about 5 minutes).
 bench-tickets: install
 	$(BIN)/python bench/ticket_list.py
 
