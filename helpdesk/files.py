@@ -18,6 +18,7 @@ import struct
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import magic
@@ -329,3 +330,46 @@ def read_download(token: str, *, kind: str = "attachment", max_age: int | None =
     except signing.BadSignature:
         raise BadLink("This download link is not valid.") from None
     return DownloadGrant(owner_id=payload["o"], attachment_id=payload["a"], user_id=payload["u"])
+
+
+# --- Metadata embedded in the owning document ---------------------------------------------------
+
+ATTACHMENT_FIELDS = {
+    "id": str,
+    "name": str,
+    "size": int,
+    "content_type": str,
+    "sha256": str,
+    "storage_key": str,
+    "uploaded_by": str,
+    "created_at": str,
+}
+
+
+def attachment_element(
+    *, attachment_id: str, stored: StoredFile, uploaded_by: str, created_at: datetime, **extra: str
+) -> dict:
+    """The metadata element a document (ticket, article) embeds for a stored file; `extra` adds
+    the owner's own string fields (an article's `role`)."""
+    return validate_attachment_element(
+        {
+            "id": attachment_id,
+            "name": stored.name,
+            "size": stored.size,
+            "content_type": stored.content_type,
+            "sha256": stored.sha256,
+            "storage_key": stored.key,
+            "uploaded_by": uploaded_by,
+            "created_at": created_at.isoformat(),
+            **extra,
+        },
+        extra=tuple(extra),
+    )
+
+
+def validate_attachment_element(element: dict, *, extra: tuple[str, ...] = ()) -> dict:
+    expected = {**ATTACHMENT_FIELDS, **dict.fromkeys(extra, str)}
+    if set(element) != set(expected) or any(not isinstance(element[k], kind) for k, kind in expected.items()):
+        raise ValueError(f"Not a valid attachment element: {sorted(element)}")
+    datetime.fromisoformat(element["created_at"])
+    return element

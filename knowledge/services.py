@@ -23,7 +23,7 @@ from accounts.models import User
 from helpdesk import events, files
 from helpdesk.api.errors import Conflict, Invalid, NotAllowed
 from helpdesk.db import new_object_id
-from knowledge import documents, policies, schemas
+from knowledge import documents, policies
 from knowledge.models import Article, ArticleTag, ArticleVersion, Category, Status, Visibility
 from knowledge.search.base import strip_sentinels
 
@@ -252,7 +252,7 @@ def article_create(
                     author=actor,
                     updated_by=actor,
                     change_note=note,
-                    attachments=[schemas.validate_attachment(a) for a in attachments or []],
+                    attachments=[files.validate_attachment_element(a, extra=("role",)) for a in attachments or []],
                     created_at=now,
                     updated_at=now,
                     **content.fields(),
@@ -471,15 +471,8 @@ def document_import(
             kind=documents.kind_of(content_type=stored.content_type, name=stored.name),
             name=stored.name,
         )
-        attachment = schemas.new_attachment(
-            attachment_id=attachment_id,
-            name=stored.name,
-            size=stored.size,
-            content_type=stored.content_type,
-            sha256=stored.sha256,
-            storage_key=stored.key,
-            uploaded_by=actor.pk,
-            created_at=timezone.now(),
+        attachment = files.attachment_element(
+            attachment_id=attachment_id, stored=stored, uploaded_by=actor.pk, created_at=timezone.now(), role="source"
         )
         return article_create(
             actor=actor,

@@ -280,15 +280,8 @@ def attachment_add(*, actor: User, ticket: Ticket, uploaded: UploadedFile) -> di
         uploaded, key=files.attachment_key(prefix="tickets", owner_id=ticket.pk, attachment_id=attachment_id)
     )
     now = timezone.now()
-    attachment = schemas.new_attachment(
-        attachment_id=attachment_id,
-        name=stored.name,
-        size=stored.size,
-        content_type=stored.content_type,
-        sha256=stored.sha256,
-        storage_key=stored.key,
-        uploaded_by=actor.pk,
-        created_at=now,
+    attachment = files.attachment_element(
+        attachment_id=attachment_id, stored=stored, uploaded_by=actor.pk, created_at=now
     )
 
     def with_attachment(current: Ticket) -> dict:
