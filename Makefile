@@ -7,7 +7,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format check migrations-check mongo-migrations schema bench-auth bench-tickets bench-kb constraints clean
+.PHONY: install run test lint format check migrations-check mongo-migrations schema bench-auth bench-tickets bench-kb ai-cv bench-ai-route constraints clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
@@ -61,6 +61,14 @@ bench-tickets: install
 # Knowledge-base search p95 vs article detail p95 at 10,000 articles, SQLite and PostgreSQL (about 3 minutes).
 bench-kb: install
 	$(BIN)/python bench/kb_search.py
+
+# AI quality: 5-fold cross-validation of routing and similar tickets on ../shared/data/it_tickets (about 15 minutes).
+ai-cv: install
+	nice -n 19 $(BIN)/python bench/ai_cv.py
+
+# Routing one ticket vs embedding its text alone, p95, warm, one process (about 2 minutes).
+bench-ai-route: install
+	$(BIN)/python bench/ai_route_latency.py
 
 # Re-pin every package after changing requirements*.txt (keeps torch on the CPU build).
 constraints:

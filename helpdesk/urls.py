@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("tickets.api.urls")),
     path("", include("knowledge.api.urls")),
+    path("", include("ai_assist.api.urls")),
 ]
 
 urlpatterns = [

@@ -119,8 +119,10 @@ def ticket_update(*, actor: User, ticket: Ticket, version: int | None = None, **
     if "department" in fields:
         department = fields.pop("department")
         fields["department_id"] = department.pk if department else None
-        if ticket.assignee_id and fields["department_id"] != ticket.department_id:
-            fields["assignee_id"] = None  # the old assignee works for another department
+        if fields["department_id"] != ticket.department_id:
+            fields["routing_confidence"] = None  # a person placed it, not the router
+            if ticket.assignee_id:
+                fields["assignee_id"] = None  # the old assignee works for another department
     fields["public_text"], _ = _search_text(
         fields.get("title", ticket.title), fields.get("description", ticket.description), ticket.comments
     )

@@ -51,6 +51,7 @@ TICKET_OUT = OpenApiExample(
     value={
         **_ROW,
         "description": "Since Monday my VPN disconnects about every hour and I lose my remote session.",
+        "routing_confidence": 0.97,
         "first_responded_at": "2026-11-25T09:41:00Z",
         "escalation_reason": "",
         "escalated_at": None,

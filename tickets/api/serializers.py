@@ -181,6 +181,7 @@ class TicketOut(TicketListOut):
             *TicketListOut.Meta.fields[:2],
             "description",
             *TicketListOut.Meta.fields[2:],
+            "routing_confidence",
             "first_responded_at",
             "escalation_reason",
             "escalated_at",
@@ -191,6 +192,11 @@ class TicketOut(TicketListOut):
             "actions",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "routing_confidence": {
+                "help_text": "The router's calibrated confidence when it placed the ticket; null when a person did."
+            }
+        }
 
     @extend_schema_field(CommentOut(many=True))
     def get_comments(self, ticket) -> list[dict]:

@@ -110,3 +110,6 @@ class Command(BaseCommand):
             f"  employee  employee@{DOMAIN}, employee2@{DOMAIN}\n"
             f"  departments: {', '.join(_slug(name) for name in DEPARTMENTS)}"
         )
+        from ai_assist.demo import seed_demo_tickets  # past tickets, a trained router, new tickets routed live
+
+        seed_demo_tickets(requester=User.objects.get(email=f"employee@{DOMAIN}"), write=self.stdout.write)

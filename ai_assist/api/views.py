@@ -1,0 +1,134 @@
+"""AI API: thin views over ai_assist.routing and ai_assist.search."""
+
+from __future__ import annotations
+
+import time
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ai_assist import embeddings, policies, routing, search, selectors
+from ai_assist.api import examples
+from ai_assist.api.serializers import RouteIn, RouteOut, SimilarIn, SimilarOut, TicketRoutingOut
+from ai_assist.ml.text import ticket_text
+from ai_assist.models import Suggestion
+from helpdesk.api import ratelimits
+from helpdesk.api.schema import errors
+from tickets.policies import visible_tickets
+
+TAGS = ["ai"]
+
+
+class CanPreviewRouting(BasePermission):
+    message = "Only agents and up may preview routing."
+
+    def has_permission(self, request, view):
+        return policies.can_preview_routing(request.user)
+
+
+def _similar_out(found) -> list[dict]:
+    return [{"ticket": ticket, "score": round(score, 6)} for ticket, score in found]
+
+
+class RouteView(APIView):
+    permission_classes = [IsAuthenticated, CanPreviewRouting]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Where would this ticket go? (agents and up)",
+        description=(
+            "The department with a calibrated confidence and the runner-ups, whether routing would abstain "
+            "(below AI_ROUTER_ABSTAIN_BELOW the ticket waits in triage), the agent it would go to (skills, open "
+            "load, availability, with the reason) and the most similar tickets you may see. Nothing is changed; "
+            "the suggestion is logged."
+        ),
+        request=RouteIn,
+        responses={200: RouteOut, **errors(403, 429)},
+        examples=[examples.ROUTE_IN, examples.ROUTE_OUT],
+    )
+    def post(self, request):
+        ratelimits.consume(request._request, scope="ai_route_user", key="user")
+        data = RouteIn.validated(request.data)
+        decision = routing.route_text(
+            title=data["title"],
+            description=data["description"],
+            actor=request.user,
+            similar_scope=visible_tickets(request.user),
+            similar_scope_key=search.scope_key_of(request.user),
+        )
+        return Response(
+            RouteOut(
+                {
+                    "department": decision.department,
+                    "confidence": decision.confidence,
+                    "abstained": decision.abstained,
+                    "alternatives": [{"department": d, "confidence": p} for d, p in decision.alternatives],
+                    "agent": decision.agent,
+                    "agent_reason": decision.agent_reason,
+                    "similar_tickets": _similar_out(decision.similar),
+                    "model": decision.model,
+                    "suggestion_id": decision.suggestion.pk,
+                }
+            ).data
+        )
+
+
+class SimilarView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Past tickets like this one, among those you may see",
+        description=(
+            "Hybrid retrieval (BM25 and embeddings, fused) plus the labels of past tickets, ranked only over "
+            "the tickets you may see: employees their own, agents their department's and their assigned, leads "
+            "also triage, admins all."
+        ),
+        request=SimilarIn,
+        responses={200: SimilarOut(many=True), **errors(429)},
+        examples=[examples.SIMILAR_IN, examples.SIMILAR_OUT],
+    )
+    def post(self, request):
+        ratelimits.consume(request._request, scope="ai_similar_user", key="user")
+        data = SimilarIn.validated(request.data)
+        started = time.perf_counter()
+        text = ticket_text(data["title"], data["description"])
+        found = search.similar_tickets(
+            scope=visible_tickets(request.user),
+            scope_key=search.scope_key_of(request.user),
+            text=text,
+            title=data["title"],
+            embedding=embeddings.embed_one(text),
+            limit=data["limit"],
+        )
+        body = SimilarOut(_similar_out(found), many=True).data
+        Suggestion.objects.create(
+            kind=Suggestion.Kind.SIMILAR,
+            actor=request.user,
+            inputs={"title": data["title"], "description": data["description"][:2000], "limit": data["limit"]},
+            output={"similar_tickets": [{"ticket": t.pk, "score": s} for t, s in found]},
+            model=search.SimilarRanker.name,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return Response(body)
+
+
+class TicketRoutingView(APIView):
+    permission_classes = [IsAuthenticated, CanPreviewRouting]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="How the AI routed a ticket, with its possible duplicates (agents and up)",
+        description=(
+            "The decision made when the ticket was opened: department, calibrated confidence, runner-ups, "
+            "whether it abstained (then the ticket waited in triage), the agent and why, and the similar tickets "
+            "found then, limited to those you may see now. 404 when you may not see the ticket or the AI did not "
+            "route it (it had a department when opened, or routing is off)."
+        ),
+        responses={200: TicketRoutingOut, **errors(403)},
+        examples=[examples.TICKET_ROUTING_OUT],
+    )
+    def get(self, request, ticket_id: str):
+        return Response(TicketRoutingOut(selectors.routing_of_ticket(user=request.user, ticket_id=ticket_id)).data)

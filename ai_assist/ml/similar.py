@@ -1,0 +1,280 @@
+"""Similar past tickets: hybrid retrieval (BM25 + embedding cosine) plus what the past tickets'
+known labels say.
+
+Two tickets are similar when they carry the same fine label (for the shared data: category,
+sub_category1 and sub_category2; in the helpdesk: department and category). Text similarity
+alone finds near-duplicates but ranks many look-alikes of other kinds first, so the ranker also
+predicts the query's fine label (`LabelModel`: linear SVMs over the fine label and each coarser
+level, with probabilities calibrated by an inner cross-validation) and scores each candidate by
+how likely *its* label is for the query. The list is then filled position by position with the
+label group that adds the most expected P@1, P@5, MRR and MAP@20 (a sure label fills the list;
+an unsure one leaves room for the runner-up early on). Within a group, fused text similarity
+(cosine + normalised BM25) orders the tickets, so near-duplicates come first.
+
+Ranking runs over a candidate mask computed before ranking (the caller's visibility): rows the
+caller may not see are never scored against each other or returned.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.special import log_softmax
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import KFold
+from sklearn.svm import LinearSVC
+
+from ai_assist.ml.bm25 import BM25
+from ai_assist.ml.features import TextFeatures
+
+LEVEL_SEPARATOR = "|"
+UNKNOWN = ""  # a ticket whose label nobody knows yet
+
+
+def label_levels(label: str) -> list[str]:
+    """ "4|2|21" -> ["4", "4|2", "4|2|21"]: each prefix is a coarser label."""
+    parts = label.split(LEVEL_SEPARATOR)
+    return [LEVEL_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
+
+
+class LabelModel:
+    """Probabilities of every known fine label for a query text."""
+
+    def __init__(
+        self,
+        *,
+        C: float = 0.2,
+        level_weight: float = 0.5,
+        calibration_folds: int = 3,
+        seed: int = 0,
+        features: dict | None = None,
+    ):
+        self.C, self.level_weight = C, level_weight
+        self.calibration_folds, self.seed = calibration_folds, seed
+        self.feature_options = {"char": False, **(features or {})}
+        self.labels: list[str] = []
+        self.temperature = 1.0
+
+    def fit(self, texts, titles, labels, embeddings, *, progress=None) -> LabelModel:
+        texts, titles, labels = list(texts), list(titles), list(labels)
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        known = [i for i, label in enumerate(labels) if label != UNKNOWN]
+        texts, titles = [texts[i] for i in known], [titles[i] for i in known]
+        labels, embeddings = [labels[i] for i in known], embeddings[known]
+        steps = []
+        if self.calibration_folds > 1 and len(set(labels)) > 1 and len(labels) >= 2 * self.calibration_folds:
+            steps = list(KFold(self.calibration_folds, shuffle=True, random_state=self.seed).split(texts))
+        scores, truth = [], []
+        for train, held in progress(steps) if progress else steps:
+            part = self._fit_part(
+                [texts[i] for i in train], [titles[i] for i in train], [labels[i] for i in train], embeddings[train]
+            )
+            raw = part._raw_scores([texts[i] for i in held], [titles[i] for i in held], embeddings[held])
+            for row, i in enumerate(held):
+                if labels[i] in part.index:  # a label the part never saw cannot be scored
+                    scores.append(raw[row])
+                    truth.append(part.index[labels[i]])
+        self._fit_on(texts, titles, labels, embeddings)
+        if scores:
+            self.temperature = _fit_temperature(scores, truth)
+        return self
+
+    def _fit_part(self, texts, titles, labels, embeddings) -> LabelModel:
+        part = LabelModel(C=self.C, level_weight=self.level_weight, calibration_folds=0, features=self.feature_options)
+        part._fit_on(texts, titles, labels, embeddings)
+        return part
+
+    def _fit_on(self, texts, titles, labels, embeddings) -> None:
+        self.labels = sorted(set(labels))
+        self.index = {label: i for i, label in enumerate(self.labels)}
+        depth = max((len(label_levels(label)) for label in self.labels), default=0)
+        self.features = TextFeatures(**self.feature_options).fit(texts, titles)
+        X = self.features.transform(texts, titles, embeddings)
+        self.svms: list[tuple[LinearSVC | None, np.ndarray]] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            for level in range(depth):
+                of_label = [label_levels(label)[min(level, len(label_levels(label)) - 1)] for label in self.labels]
+                target = [of_label[self.index[label]] for label in labels]
+                if len(set(target)) < 2:
+                    self.svms.append((None, np.zeros(len(self.labels), dtype=int)))
+                    continue
+                svm = LinearSVC(C=self.C, random_state=0).fit(X, target)
+                column = {c: j for j, c in enumerate(svm.classes_)}
+                self.svms.append((svm, np.array([column[c] for c in of_label])))
+
+    def _raw_scores(self, texts, titles, embeddings) -> np.ndarray:
+        n, L = len(texts), len(self.labels)
+        total = np.zeros((n, L))
+        if L == 0:
+            return total
+        X = self.features.transform(texts, titles, embeddings)
+        for level, (svm, columns) in enumerate(self.svms):
+            if svm is None:
+                continue
+            decision = svm.decision_function(X)
+            if decision.ndim == 1:
+                decision = np.stack([-decision, decision], axis=1)
+            weight = 1.0 if level == len(self.svms) - 1 else self.level_weight
+            total += weight * decision[:, columns]
+        return total
+
+    def log_proba(self, texts, titles, embeddings) -> np.ndarray:
+        """Queries x self.labels, calibrated log-probabilities."""
+        raw = self._raw_scores(list(texts), list(titles), np.asarray(embeddings, dtype=np.float32))
+        if raw.shape[1] == 0:
+            return raw
+        return log_softmax(self.temperature * raw, axis=1)
+
+
+def _fit_temperature(scores: list[np.ndarray], truth: list[int]) -> float:
+    """The softmax sharpness that minimises the out-of-fold negative log-likelihood."""
+    best, best_nll = 1.0, np.inf
+    for a in np.geomspace(0.25, 32, 50):
+        nll = 0.0
+        for raw, t in zip(scores, truth, strict=True):
+            z = a * raw
+            nll += np.logaddexp.reduce(z) - z[t]
+        if nll < best_nll:
+            best, best_nll = float(a), nll
+    return best
+
+
+@dataclass
+class Weights:
+    """Expected-gain weights of the measures the list should do well on, and the text fusion."""
+
+    first_hit: float = 1.0  # MRR and P@1
+    top5: float = 1.0  # P@5
+    precision20: float = 1.0  # MAP@20
+    bm25: float = 0.5  # weight of normalised BM25 beside cosine in the text similarity
+
+
+class SimilarRanker:
+    """`label_model` (may be None: text only) + a corpus of past tickets set with `set_corpus`."""
+
+    name = "hybrid-bm25-cosine-labels-v1"
+
+    def __init__(self, label_model: LabelModel | None = None, *, weights: Weights | None = None):
+        self.label_model = label_model if label_model is not None and label_model.labels else None
+        self.weights = weights or Weights()
+        self.size = 0
+
+    def set_corpus(self, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray) -> SimilarRanker:
+        self.size = len(texts)
+        self.bm25 = BM25().fit(list(texts))
+        self.embeddings = np.asarray(embeddings, dtype=np.float32)
+        if self.embeddings.ndim != 2:
+            self.embeddings = self.embeddings.reshape(len(texts), -1) if len(texts) else np.zeros((0, 1), np.float32)
+        self._group_matrix = None
+        groups: dict[str, int] = {}
+        self.group = np.array([groups.setdefault(label, len(groups)) for label in labels], dtype=np.int64)
+        self.group_labels = list(groups)
+        if self.label_model is not None:
+            # For each corpus label: the model's labels it stands for (itself, or its refinements
+            # when only a coarser label is known, e.g. the department without a category).
+            model_index = self.label_model.index
+            self.group_members = []
+            for label in self.group_labels:
+                if label in model_index:
+                    self.group_members.append(np.array([model_index[label]]))
+                elif label != UNKNOWN:
+                    prefix = label + LEVEL_SEPARATOR
+                    self.group_members.append(
+                        np.array([i for name, i in model_index.items() if name.startswith(prefix)], dtype=np.int64)
+                    )
+                else:
+                    self.group_members.append(np.array([], dtype=np.int64))
+        return self
+
+    def text_similarity(self, text: str, embedding: np.ndarray) -> np.ndarray:
+        cosine = self.embeddings @ np.asarray(embedding, dtype=np.float32).ravel()
+        keyword = self.bm25.scores(text)
+        top = keyword.max() if len(keyword) else 0.0
+        return cosine + (self.weights.bm25 * keyword / top if top > 0 else 0.0)
+
+    def group_probability(self, log_proba: np.ndarray) -> np.ndarray:
+        """Probability that the query shares each corpus label (averaged over refinements for a
+        coarse label; the uninformed prior for an unknown one)."""
+        proba = np.exp(log_proba)
+        if self._group_matrix is None:
+            rows, cols, weights = [], [], []
+            for g, members in enumerate(self.group_members):
+                rows += [g] * len(members)
+                cols += list(members)
+                weights += [1.0 / len(members)] * len(members)
+            self._group_matrix = sparse.csr_matrix((weights, (rows, cols)), shape=(len(self.group_members), len(proba)))
+            self._unknown_groups = np.array([len(members) == 0 for members in self.group_members])
+        out = self._group_matrix @ proba
+        out[self._unknown_groups] = 1.0 / max(len(proba), 1)
+        return out
+
+    def rank(
+        self,
+        text: str,
+        title: str,
+        embedding: np.ndarray,
+        *,
+        mask: np.ndarray | None = None,
+        limit: int | None = 10,
+        log_proba: np.ndarray | None = None,
+    ) -> list[tuple[int, float]]:
+        """(row, score) of the best `limit` rows (all when None) among those `mask` allows."""
+        rows = np.arange(self.size) if mask is None else np.flatnonzero(mask)
+        if not len(rows):
+            return []
+        similarity = self.text_similarity(text, embedding)[rows]
+        if self.label_model is None:
+            order = np.lexsort((rows, -similarity))
+            order = order[:limit] if limit else order
+            return [(int(rows[i]), float(similarity[i])) for i in order]
+        if log_proba is None:
+            log_proba = self.label_model.log_proba([text], [title], np.asarray(embedding).reshape(1, -1))[0]
+        group_p = self.group_probability(log_proba)
+        groups = self.group[rows]
+        present, local = np.unique(groups, return_inverse=True)
+        p = group_p[present]
+        p = p / p.sum() if p.sum() > 0 else np.full(len(p), 1.0 / len(p))
+        # Within each group, best text similarity first.
+        order = np.lexsort((rows, -similarity, local))
+        starts = np.searchsorted(local[order], np.arange(len(present)))
+        counts = np.bincount(local, minlength=len(present))
+        slots = self._slots(p, counts, min(len(rows), limit or len(rows), 20))
+        used = np.zeros(len(present), dtype=np.int64)
+        ranked = []
+        for g in slots:
+            ranked.append(order[starts[g] + used[g]])
+            used[g] += 1
+        score = p[local] + 1e-3 * similarity  # what a caller sees: the label probability, near-ties by text
+        if limit and len(ranked) >= limit:
+            return [(int(rows[i]), float(score[i])) for i in ranked[:limit]]
+        # The rest: by label probability, then text similarity.
+        taken = np.zeros(len(rows), dtype=bool)
+        taken[ranked] = True
+        rest = np.flatnonzero(~taken)
+        rest = rest[np.lexsort((rows[rest], -similarity[rest], -p[local[rest]]))]
+        ranked = np.concatenate([np.asarray(ranked, dtype=np.int64), rest])
+        ranked = ranked[:limit] if limit else ranked
+        return [(int(rows[i]), float(score[i])) for i in ranked]
+
+    def _slots(self, p: np.ndarray, counts: np.ndarray, positions: int) -> list[int]:
+        """Which group fills each of the first `positions` places (greedy expected gain)."""
+        w = self.weights
+        used = np.zeros(len(p), dtype=np.int64)
+        denominators = np.minimum(20, counts).astype(float)
+        slots = []
+        for r in range(1, positions + 1):
+            gain = p * (
+                w.first_hit * (used == 0) / r
+                + (w.top5 / 5 if r <= 5 else 0.0)
+                + w.precision20 * (used + 1) / r / denominators
+            )
+            gain[used >= counts] = -np.inf
+            g = int(np.argmax(gain))
+            slots.append(g)
+            used[g] += 1
+        return slots

@@ -1,0 +1,204 @@
+"""Routing: department (calibrated confidence, alternatives, abstention), agent and similar
+tickets, for a preview (`POST /api/v1/ai/route/`) and for every new ticket (`route_new_ticket`).
+
+Every decision is logged as a Suggestion with its inputs, output, model and latency.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from accounts.models import Department, Role, User
+from ai_assist import embeddings, search, store
+from ai_assist.ml.text import normalise, ticket_text
+from ai_assist.models import Suggestion
+
+logger = logging.getLogger(__name__)
+
+SIMILAR_ON_ROUTE = 5
+
+
+@dataclass
+class AgentChoice:
+    agent: User | None
+    reason: str
+
+
+@dataclass
+class RouteDecision:
+    department: Department | None
+    confidence: float | None
+    abstained: bool
+    alternatives: list[tuple[Department, float]] = field(default_factory=list)
+    agent: User | None = None
+    agent_reason: str = ""
+    similar: list[tuple[object, float]] = field(default_factory=list)
+    model: str = ""
+    latency_ms: float = 0.0
+    suggestion: Suggestion | None = None
+
+
+def choose_agent(*, department: Department, text: str) -> AgentChoice:
+    """The department's active, available agent (or lead) whose skills best match the ticket,
+    then the lightest open load (new, open or pending tickets assigned)."""
+    from tickets.models import ACTIVE_STATUSES, Ticket
+
+    people = list(User.objects.filter(department=department, is_active=True, role__gte=Role.AGENT, role__lte=Role.LEAD))
+    # One grouped count (portable to MongoDB's backend, unlike a filtered join annotation).
+    load = dict(
+        Ticket.objects.filter(
+            assignee__in=[person.pk for person in people], status__in=ACTIVE_STATUSES, deleted_at__isnull=True
+        )
+        .values_list("assignee")
+        .annotate(n=Count("id"))
+        .values_list("assignee", "n")
+    )
+    for person in people:
+        person.open_load = load.get(person.pk, 0)
+    if not people:
+        return AgentChoice(None, f"{department.name} has no active agents.")
+    available = [person for person in people if person.is_available]
+    if not available:
+        return AgentChoice(None, f"No agent of {department.name} is available right now.")
+    words = f" {normalise(text)} "
+
+    def matched(person: User) -> list[str]:
+        return [skill for skill in person.skills or [] if f" {normalise(str(skill))} " in words]
+
+    def key(person: User):
+        return (-len(matched(person)), person.open_load, person.role != Role.AGENT, person.email)
+
+    best = min(available, key=key)
+    skills = matched(best)
+    reason = (
+        f"skills match: {', '.join(skills)}; " if skills else "no skill matched; "
+    ) + f"{best.open_load} open ticket{'s' if best.open_load != 1 else ''}; available"
+    return AgentChoice(best, reason)
+
+
+def route_text(
+    *,
+    title: str,
+    description: str,
+    actor: User | None,
+    similar_scope: Q | Callable[[Department | None], tuple[Q, str]] | None,
+    similar_scope_key: str | None = None,
+    ticket=None,
+    abstain_below: float | None = None,
+) -> RouteDecision:
+    """Decide where a ticket would go. `similar_scope` limits the similar tickets: a visibility
+    Q (with `similar_scope_key` naming what it depends on, see search.similar_tickets), or a
+    function of the chosen department returning both (None: no similar tickets)."""
+    started = time.perf_counter()
+    threshold = settings.AI_ROUTER_ABSTAIN_BELOW if abstain_below is None else abstain_below
+    text = ticket_text(title, description)
+    models = store.current_models()
+    vector = embeddings.embed_one(text)
+    decision = RouteDecision(department=None, confidence=None, abstained=True)
+    if models is not None:
+        route = models.route(text, title, vector, abstain_below=threshold)
+        departments = Department.objects.in_bulk([route.label] + [label for label, _ in route.alternatives])
+        decision.department = departments.get(route.label)
+        decision.confidence = route.confidence
+        decision.abstained = route.abstained or decision.department is None
+        decision.alternatives = [(departments[label], p) for label, p in route.alternatives if label in departments]
+        decision.model = route.model
+        if decision.department is not None and not decision.abstained:
+            choice = choose_agent(department=decision.department, text=text)
+            decision.agent, decision.agent_reason = choice.agent, choice.reason
+        elif decision.abstained:
+            decision.agent_reason = f"Confidence below {threshold:.2f}: waits in triage for a lead."
+    else:
+        decision.agent_reason = "No departments exist yet."
+    if similar_scope is not None:
+        if callable(similar_scope):
+            scope, scope_key = similar_scope(decision.department)
+        else:
+            scope, scope_key = similar_scope, similar_scope_key
+        decision.similar = search.similar_tickets(
+            scope=scope,
+            scope_key=scope_key,
+            text=text,
+            title=title,
+            embedding=vector,
+            limit=SIMILAR_ON_ROUTE,
+            exclude=(ticket.pk,) if ticket is not None else (),
+        )
+    decision.latency_ms = (time.perf_counter() - started) * 1000
+    decision.suggestion = _log(decision, title=title, description=description, actor=actor, ticket=ticket)
+    return decision
+
+
+def _log(decision: RouteDecision, *, title: str, description: str, actor, ticket) -> Suggestion:
+    return Suggestion.objects.create(
+        kind=Suggestion.Kind.ROUTE,
+        ticket=ticket,
+        actor=actor,
+        department=decision.department,
+        confidence=decision.confidence,
+        abstained=decision.abstained,
+        inputs={"title": title, "description": description[:2000]},
+        output={
+            "department": decision.department.pk if decision.department else None,
+            "confidence": decision.confidence,
+            "abstained": decision.abstained,
+            "alternatives": [{"department": d.pk, "confidence": p} for d, p in decision.alternatives],
+            "agent": decision.agent.pk if decision.agent else None,
+            "agent_reason": decision.agent_reason,
+            "similar_tickets": [{"ticket": t.pk, "score": s} for t, s in decision.similar],
+        },
+        model=decision.model,
+        latency_ms=round(decision.latency_ms, 2),
+    )
+
+
+def staff_scope(department: Department | None) -> tuple[Q, str]:
+    """What the staff who will work a routed ticket see of past tickets: their department's
+    (triage when no department was chosen; leads see it). Never deleted ones."""
+    scope = Q(department=department) if department is not None else Q(department__isnull=True)
+    return scope & Q(deleted_at__isnull=True), f"department:{department.pk if department else ''}"
+
+
+def route_new_ticket(ticket_id: str) -> None:
+    """Route a stored ticket that has no department yet. Any failure leaves it in triage."""
+    from tickets import services
+    from tickets.models import Ticket
+
+    started = time.perf_counter()
+    ticket = Ticket.objects.filter(pk=ticket_id, department__isnull=True, deleted_at__isnull=True).first()
+    if ticket is None:
+        return
+    try:
+        decision = route_text(
+            title=ticket.title, description=ticket.description, actor=None, similar_scope=staff_scope, ticket=ticket
+        )
+        if decision.abstained or decision.department is None:
+            return  # stays in triage; the suggestion says why
+        reason = f"{decision.model}: {decision.confidence:.2f}" + (
+            f"; agent {decision.agent.email}: {decision.agent_reason}" if decision.agent else ""
+        )
+        services.ticket_route(
+            ticket=ticket,
+            department=decision.department,
+            confidence=decision.confidence,
+            assignee=decision.agent,
+            reason=reason,
+        )
+    except Exception as exc:
+        logger.exception("Routing ticket %s failed; it stays in triage", ticket_id)
+        try:
+            Suggestion.objects.create(
+                kind=Suggestion.Kind.ROUTE,
+                ticket_id=ticket_id,
+                inputs={"ticket": ticket_id},
+                error=f"{type(exc).__name__}: {exc}"[:500],
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+        except Exception:
+            logger.exception("Could not log the routing failure of ticket %s", ticket_id)

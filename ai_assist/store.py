@@ -1,0 +1,87 @@
+"""Where the trained models live (VAR_DIR/ai/models.joblib) and the process's loaded copy.
+
+Loaded once per process and re-read only when `train_router` wrote a new file. With no trained
+file, routing starts cold from the departments' descriptions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+from ai_assist import embeddings
+from ai_assist.ml.pipeline import Models, cold_start_models
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_loaded: tuple[tuple, Models] | None = None
+
+
+def models_path() -> Path:
+    return settings.AI_DIR / "models.joblib"
+
+
+def _file_key(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return ("file", str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def current_models() -> Models | None:
+    """The trained models, or the cold start from department descriptions, or None (no
+    departments at all)."""
+    global _loaded
+    path = models_path()
+    key = _file_key(path)
+    if key is None:
+        key, build = _cold_key()
+        if key is None:
+            return None
+    else:
+        build = lambda: Models.load(path)  # noqa: E731
+    if _loaded is not None and _loaded[0] == key:
+        return _loaded[1]
+    with _lock:
+        if _loaded is None or _loaded[0] != key:
+            models = build()
+            if models.embedding_model and models.embedding_model != embeddings.model_name():
+                logger.warning(
+                    "The router was trained with embeddings of %s but AI_EMBEDDING_MODEL is %s: "
+                    "run manage.py train_router.",
+                    models.embedding_model,
+                    embeddings.model_name(),
+                )
+            _loaded = (key, models)
+    return _loaded[1]
+
+
+def _cold_key():
+    from accounts.models import Department
+
+    departments = list(Department.objects.order_by("id").values_list("id", "name", "description"))
+    if not departments:
+        return None, None
+    digest = hashlib.sha256(repr(departments).encode()).hexdigest()
+
+    def build() -> Models:
+        texts = [f"{name}. {description}" for _, name, description in departments]
+        return cold_start_models(
+            labels=[pk for pk, _, _ in departments],
+            description_embeddings=embeddings.embedder().embed(texts),
+            embedding_model=embeddings.model_name(),
+        )
+
+    return ("cold", digest), build
+
+
+def forget() -> None:
+    """Drop the loaded copy (tests; after deleting the file)."""
+    global _loaded
+    _loaded = None

@@ -1,0 +1,98 @@
+"""The vector index: rebuilt from the database, kept current by domain events."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from ai_assist import index
+from tickets import services
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _ids() -> set[str]:
+    return set(index.corpus().ids)
+
+
+def test_reindex_rebuilds_the_ticket_index_from_the_database(people, department, embedder):
+    kept = services.ticket_create(requester=people["employee"], title="Printer", description="jammed")
+    gone = services.ticket_create(requester=people["employee"], title="Old", description="deleted one")
+    Ticket.objects.filter(pk=gone.pk).update(deleted_at=kept.created_at)
+    index.upsert_tickets([gone])  # stale: the index still has it
+    call_command("reindex", "--only", "tickets", verbosity=0)
+    assert _ids() == {kept.pk}
+    meta = index.collection(index.TICKETS).get(ids=[kept.pk], include=["metadatas"])["metadatas"][0]
+    assert meta["requester"] == people["employee"].pk and meta["visibility"] == "triage" and meta["status"] == "new"
+
+
+def test_events_keep_the_index_current(people, department, committed, settings, embedder):
+    settings.AI_AUTO_ROUTE = False
+    ticket = committed(
+        services.ticket_create, requester=people["employee"], title="VPN drops", description="every hour"
+    )
+    assert _ids() == {ticket.pk}
+    generation = index.generation()
+    committed(services.comment_add, actor=people["admin"], ticket=ticket, body="zebra firmware", internal=True)
+    committed(services.comment_add, actor=people["employee"], ticket=ticket, body="also the wifi is slow")
+    assert index.generation() != generation
+    document = index.collection(index.TICKETS).get(ids=[ticket.pk], include=["documents"])["documents"][0]
+    assert "wifi is slow" in document and "zebra" not in document  # internal notes are never indexed
+    ticket.refresh_from_db()
+    committed(
+        services.ticket_update, actor=people["admin"], ticket=ticket, department=department, category="vpn/client"
+    )
+    assert index.corpus().labels == [f"{department.pk}|vpn|client"]
+    ticket.refresh_from_db()
+    committed(services.ticket_delete, actor=people["admin"], ticket=ticket)
+    assert _ids() == set()
+    ticket.refresh_from_db()
+    committed(services.ticket_restore, actor=people["admin"], ticket=ticket)
+    assert _ids() == {ticket.pk}
+
+
+def test_published_articles_are_chunked_with_their_metadata(people, committed, embedder):
+    from knowledge import services as kb
+    from knowledge.models import Category
+
+    category = Category.objects.create(name="VPN", slug="vpn")
+    article = kb.article_create(
+        actor=people["lead"], title="Fix VPN drops", body="Step. " * 400, category=category, visibility=20
+    )
+    assert index.collection(index.KB).count() == 0  # a draft is not indexed
+    committed(kb.article_publish, actor=people["lead"], article=article)
+    stored = index.collection(index.KB).get(include=["metadatas", "documents"])
+    assert len(stored["ids"]) > 1  # long enough to be split
+    assert {m["article_id"] for m in stored["metadatas"]} == {article.pk}
+    assert {(m["version"], m["visibility"], m["category"]) for m in stored["metadatas"]} == {
+        (article.version, 20, "VPN")
+    }
+    article.refresh_from_db()
+    committed(kb.article_archive, actor=people["lead"], article=article)
+    assert index.collection(index.KB).count() == 0
+    article.refresh_from_db()
+    committed(kb.article_publish, actor=people["lead"], article=article)
+    index.drop(index.KB)
+    call_command("reindex", "--only", "kb", verbosity=0)
+    assert index.collection(index.KB).count() == len(stored["ids"])
+
+
+def test_chroma_runs_embedded_without_telemetry_or_over_http(settings, monkeypatch):
+    assert index.client().get_settings().anonymized_telemetry is False
+    assert (settings.AI_DIR / "chroma").is_dir()
+    calls = {}
+
+    def fake_http_client(**kwargs):
+        calls.update(kwargs)
+        return "http-client"
+
+    import chromadb
+
+    monkeypatch.setattr(chromadb, "HttpClient", fake_http_client)
+    settings.CHROMA_URL = "https://chroma.internal:8443"
+    index.reset_client()
+    assert index.client() == "http-client"
+    assert (calls["host"], calls["port"], calls["ssl"]) == ("chroma.internal", 8443, True)
+    assert calls["settings"].anonymized_telemetry is False
+    index.reset_client()
