@@ -46,6 +46,7 @@ def import_csv(
     department_prefix: str = "Category ",
     id_prefix: str = "",
     progress: Callable | None = None,
+    index_progress: Callable | None = None,
 ) -> ImportReport:
     from tickets import services
 
@@ -53,7 +54,7 @@ def import_csv(
     requester = import_requester()
     departments = {department.name: department for department in Department.objects.all()}
     rows = iter_rows(path, columns or Columns())
-    with index.deferred_indexing():  # one batched embedding of everything new, at the end
+    with index.deferred_indexing(index_progress):  # one batched embedding of everything new, at the end
         for item in progress(rows) if progress else rows:
             if not isinstance(item, Row):
                 report.errors.append(item)

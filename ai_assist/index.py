@@ -117,9 +117,10 @@ _deferred: list[set[str]] = []
 
 
 @contextmanager
-def deferred_indexing():
+def deferred_indexing(progress=None):
     """Collect ticket ids instead of indexing each one; index them in batches on exit
-    (import_tickets: one batched embedding instead of thousands of single ones)."""
+    (import_tickets: one batched embedding instead of thousands of single ones). `progress`
+    wraps the batches (a tqdm bar in commands)."""
     ids: set[str] = set()
     _deferred.append(ids)
     try:
@@ -127,7 +128,7 @@ def deferred_indexing():
     finally:
         _deferred.remove(ids)
         if ids:
-            index_ticket_ids(sorted(ids))
+            index_ticket_ids(sorted(ids), progress=progress)
 
 
 def deferring() -> bool:

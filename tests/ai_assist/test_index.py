@@ -96,3 +96,71 @@ def test_chroma_runs_embedded_without_telemetry_or_over_http(settings, monkeypat
     assert (calls["host"], calls["port"], calls["ssl"]) == ("chroma.internal", 8443, True)
     assert calls["settings"].anonymized_telemetry is False
     index.reset_client()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server (the `chroma` command of the chromadb package) on a free port."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    command = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    if not Path(command).is_file():
+        pytest.skip("the chromadb package's `chroma` command is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path_factory.mktemp("chroma-server")
+    server = subprocess.Popen(
+        [command, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the Chroma server did not answer within 10 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_over_a_chroma_server_the_index_rebuilds_and_ranks_only_visible_tickets(
+    settings, chroma_server, people, department, client_for, embedder
+):
+    settings.CHROMA_URL = chroma_server
+    index.reset_client()
+    try:
+        index.drop(index.TICKETS)
+        mine = services.ticket_create(requester=people["employee"], title="VPN drops", description="every hour")
+        other = services.ticket_create(requester=people["admin"], title="VPN drops too", description="every hour")
+        call_command("reindex", "--only", "tickets", verbosity=0)
+        import chromadb
+
+        host, port = chroma_server.rsplit(":", 1)
+        on_server = chromadb.HttpClient(host=host.removeprefix("http://"), port=int(port))
+        assert on_server.get_collection(index.TICKETS).count() == 2  # the vectors live on the server
+        assert _ids() == {mine.pk, other.pk}
+        found = client_for("employee").post(
+            "/api/v1/ai/similar/", {"title": "VPN drops", "description": "hourly"}, format="json"
+        )
+        assert [item["ticket"]["id"] for item in found.json()] == [mine.pk]
+        admin_found = client_for("admin").post(
+            "/api/v1/ai/similar/", {"title": "VPN drops", "description": "hourly"}, format="json"
+        )
+        assert {item["ticket"]["id"] for item in admin_found.json()} == {mine.pk, other.pk}
+    finally:
+        index.drop(index.TICKETS)
+        index.reset_client()

@@ -39,6 +39,7 @@ class Command(BaseCommand):
                 department_prefix=options["department_prefix"],
                 id_prefix=options["id_prefix"],
                 progress=lambda rows: tqdm(rows, desc="Importing", unit="ticket", disable=quiet),
+                index_progress=lambda batches: tqdm(batches, desc="Indexing", unit="batch of 256", disable=quiet),
             )
         except ColumnsMissing as exc:
             raise CommandError(str(exc)) from None
