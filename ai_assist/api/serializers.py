@@ -42,7 +42,12 @@ class TicketRefOut(serializers.Serializer):
 
 class SimilarOut(serializers.Serializer):
     ticket = TicketRefOut()
-    score = serializers.FloatField(help_text="Higher is more similar (the probability that it is the same kind).")
+    score = serializers.FloatField(
+        help_text=(
+            "0-1: the probability that it is the same kind of ticket (once routing has history; before, the text "
+            "similarity). The order also leaves room for a runner-up kind, so scores need not fall steadily."
+        )
+    )
 
 
 class AlternativeOut(serializers.Serializer):

@@ -29,6 +29,7 @@ from sklearn.svm import LinearSVC
 from ai_assist.ml.features import TextFeatures
 
 FORMAT = 1
+QUERY_CHUNK = 2048  # queries per similarity block: 2048 x 100k float32 is 800 MB at most
 
 
 @dataclass
@@ -93,13 +94,13 @@ class _Base:
             margins[:, _class_columns(self.svm.classes_, self.classes)] = decision
         else:
             margins[:, _class_columns(self.svm_classes, self.classes)] = 1.0
-        votes, nearest = neighbour_votes(
-            np.asarray(embeddings, dtype=np.float32) @ self.embeddings.T,
-            self.neighbour_labels,
-            K,
-            k=self.k,
-            sharpness=self.sharpness,
-        )
+        queries = np.asarray(embeddings, dtype=np.float32)
+        votes, nearest = np.zeros((n, K)), np.zeros((n, 1))
+        for start in range(0, n, QUERY_CHUNK):  # bounded memory for large evaluations
+            part = slice(start, start + QUERY_CHUNK)
+            votes[part], nearest[part] = neighbour_votes(
+                queries[part] @ self.embeddings.T, self.neighbour_labels, K, k=self.k, sharpness=self.sharpness
+            )
         return np.hstack([margins, np.log(votes + 1e-3), nearest])
 
 

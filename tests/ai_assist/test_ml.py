@@ -116,3 +116,40 @@ def test_ranker_ranks_the_same_kind_first_and_never_outside_the_mask(embedder):
     assert all(mask[row] for row, _ in hidden)
     text_only = SimilarRanker(None).set_corpus(table.texts, table.fine_labels, vectors)
     assert table.fine_labels[text_only.rank(query, "vpn", embedder.embed([query])[0], limit=1)[0][0]] == "2|20|200"
+
+
+def test_ranker_scores_read_as_probabilities_and_every_kind_appears_after_the_planned_places(embedder):
+    table, vectors = _tiny(embedder)
+    titles = [row.title for row in table.rows]
+    model = LabelModel().fit(table.texts, titles, table.fine_labels, vectors)
+    query = "vpn connection fails at home"
+    vector = embedder.embed([query])[0]
+    for ranker in (SimilarRanker(model), SimilarRanker(None)):
+        ranked = ranker.set_corpus(table.texts, table.fine_labels, vectors).rank(query, "vpn", vector, limit=None)
+        assert len(ranked) == len(table.texts)
+        assert all(0.0 <= score <= 1.0 for _, score in ranked)
+    # Past the 20 planned places, one ticket of each kind not shown yet comes before the rest.
+    sample = read_table(DATA / "it_tickets_sample.csv")
+    sample_vectors = embedder.embed(sample.texts)
+    sample_model = LabelModel().fit(
+        sample.texts, [row.title for row in sample.rows], sample.fine_labels, sample_vectors
+    )
+    ranker = SimilarRanker(sample_model).set_corpus(sample.texts, sample.fine_labels, sample_vectors)
+    kinds = [sample.fine_labels[row] for row, _ in ranker.rank(query, "vpn", vector, limit=None)]
+    missing = set(kinds) - set(kinds[:20])
+    assert len(missing) > 5
+    assert set(kinds[20 : 20 + len(missing)]) == missing
+
+
+def test_ranker_handles_tickets_of_unknown_or_untrained_kinds(embedder):
+    # Triage tickets (no label yet) and a department the model has not been trained on yet.
+    table, vectors = _tiny(embedder)
+    titles = [row.title for row in table.rows]
+    model = LabelModel().fit(table.texts, titles, table.fine_labels, vectors)
+    labels = list(table.fine_labels)
+    labels[0], labels[1] = "", "new-department"
+    ranker = SimilarRanker(model).set_corpus(table.texts, labels, vectors)
+    query = "vpn connection fails at home"
+    ranked = ranker.rank(query, "vpn", embedder.embed([query])[0], limit=None)
+    assert len(ranked) == len(labels) and {0, 1} <= {row for row, _ in ranked}
+    assert table.fine_labels[ranked[0][0]] == "2|20|200"
