@@ -66,6 +66,15 @@ def client():
     return _client
 
 
+def _reopen_embedded() -> None:
+    global _client
+    from chromadb.api.client import SharedSystemClient
+
+    with _client_lock:
+        SharedSystemClient.clear_system_cache()
+        _client = None
+
+
 def reset_client() -> None:
     """Forget the client and corpus (tests point VAR_DIR elsewhere)."""
     global _client, _corpus
@@ -179,12 +188,34 @@ def delete_tickets(ids: Sequence[str]) -> None:
         bump_generation()
 
 
+def _generation_file():
+    """With the embedded index, the generation lives beside it, so that every process of the
+    machine (the server, `import_tickets` in another terminal) sees the others' writes even
+    without a shared cache. With a Chroma server it lives in the shared cache (Redis)."""
+    return None if settings.CHROMA_URL else settings.AI_DIR / "chroma" / "generation"
+
+
 def bump_generation() -> None:
     # A fresh token, not a counter: a flushed cache can never make an old corpus look current.
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    token = uuid.uuid4().hex
+    path = _generation_file()
+    if path is None:
+        cache.set(GENERATION_KEY, token, timeout=None)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"generation.{token}.tmp")
+    tmp.write_text(token)
+    tmp.replace(path)
 
 
 def generation() -> str:
+    path = _generation_file()
+    if path is not None:
+        try:
+            return path.read_text()
+        except FileNotFoundError:
+            bump_generation()
+            return path.read_text()
     current = cache.get(GENERATION_KEY)
     if current is None:  # never written, or evicted: start a new generation (everyone re-reads once)
         cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
@@ -218,7 +249,16 @@ def corpus() -> TicketCorpus:
         return _corpus
     with _corpus_lock:
         if _corpus is None or _corpus.generation != current:
-            data = collection(TICKETS).get(include=["embeddings", "documents", "metadatas"])
+            try:
+                data = collection(TICKETS).get(include=["embeddings", "documents", "metadatas"])
+            except Exception:
+                if settings.CHROMA_URL:
+                    raise
+                # Another process wrote the embedded index: this process's Chroma caches are
+                # stale ("Error finding id"); reopen it and read again.
+                logger.info("Reopening the embedded Chroma index after another process wrote it")
+                _reopen_embedded()
+                data = collection(TICKETS).get(include=["embeddings", "documents", "metadatas"])
             vectors = data.get("embeddings")
             vectors = (
                 np.asarray(vectors, dtype=np.float32)

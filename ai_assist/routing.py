@@ -39,6 +39,7 @@ class RouteDecision:
     agent: User | None = None
     agent_reason: str = ""
     similar: list[tuple[object, float]] = field(default_factory=list)
+    similar_error: str = ""
     model: str = ""
     latency_ms: float = 0.0
     suggestion: Suggestion | None = None
@@ -103,33 +104,44 @@ def route_text(
     decision = RouteDecision(department=None, confidence=None, abstained=True)
     if models is not None:
         route = models.route(text, title, vector, abstain_below=threshold)
-        departments = Department.objects.in_bulk([route.label] + [label for label, _ in route.alternatives])
-        decision.department = departments.get(route.label)
-        decision.confidence = route.confidence
-        decision.abstained = route.abstained or decision.department is None
-        decision.alternatives = [(departments[label], p) for label, p in route.alternatives if label in departments]
+        ranked = [(route.label, route.confidence), *route.alternatives]
+        departments = Department.objects.in_bulk([label for label, _ in ranked])
+        # A department deleted since training cannot be chosen: the likeliest one that exists is.
+        existing = [(departments[label], p) for label, p in ranked if label in departments]
         decision.model = route.model
-        if decision.department is not None and not decision.abstained:
-            choice = choose_agent(department=decision.department, text=text)
-            decision.agent, decision.agent_reason = choice.agent, choice.reason
+        if existing:
+            (decision.department, decision.confidence), decision.alternatives = existing[0], existing[1:]
+            decision.abstained = route.abstained or decision.confidence < threshold
+        if decision.department is None:
+            decision.agent_reason = "The departments the router knows no longer exist: run manage.py train_router."
+        elif route.only_choice:
+            decision.abstained = True
+            decision.agent_reason = "Only one department exists: a lead confirms it."
         elif decision.abstained:
             decision.agent_reason = f"Confidence below {threshold:.2f}: waits in triage for a lead."
+        else:
+            choice = choose_agent(department=decision.department, text=text)
+            decision.agent, decision.agent_reason = choice.agent, choice.reason
     else:
         decision.agent_reason = "No departments exist yet."
     if similar_scope is not None:
         if callable(similar_scope):
-            scope, scope_key = similar_scope(decision.department)
+            scope, scope_key = similar_scope(decision.department, decision.abstained)
         else:
             scope, scope_key = similar_scope, similar_scope_key
-        decision.similar = search.similar_tickets(
-            scope=scope,
-            scope_key=scope_key,
-            text=text,
-            title=title,
-            embedding=vector,
-            limit=SIMILAR_ON_ROUTE,
-            exclude=(ticket.pk,) if ticket is not None else (),
-        )
+        try:
+            decision.similar = search.similar_tickets(
+                scope=scope,
+                scope_key=scope_key,
+                text=text,
+                title=title,
+                embedding=vector,
+                limit=SIMILAR_ON_ROUTE,
+                exclude=(ticket.pk,) if ticket is not None else (),
+            )
+        except Exception:  # the index is down or broken: the department decision still stands
+            logger.exception("Similar tickets failed while routing; routing goes on without them")
+            decision.similar_error = "Similar tickets are unavailable right now (the vector index failed)."
     decision.latency_ms = (time.perf_counter() - started) * 1000
     decision.suggestion = _log(decision, title=title, description=description, actor=actor, ticket=ticket)
     return decision
@@ -153,16 +165,24 @@ def _log(decision: RouteDecision, *, title: str, description: str, actor, ticket
             "agent_reason": decision.agent_reason,
             "similar_tickets": [{"ticket": t.pk, "score": s} for t, s in decision.similar],
         },
+        error=decision.similar_error,
         model=decision.model,
         latency_ms=round(decision.latency_ms, 2),
     )
 
 
-def staff_scope(department: Department | None) -> tuple[Q, str]:
-    """What the staff who will work a routed ticket see of past tickets: their department's
-    (triage when no department was chosen; leads see it). Never deleted ones."""
-    scope = Q(department=department) if department is not None else Q(department__isnull=True)
-    return scope & Q(deleted_at__isnull=True), f"department:{department.pk if department else ''}"
+def staff_scope(department: Department | None, abstained: bool = False) -> tuple[Q, str]:
+    """What the staff who will work a routed ticket see of past tickets: their department's; when
+    routing abstains, the lead triaging it sees triage and the likeliest department. Never
+    deleted ones."""
+    if department is None:
+        scope = Q(department__isnull=True)
+    elif abstained:
+        scope = Q(department__isnull=True) | Q(department=department)
+    else:
+        scope = Q(department=department)
+    key = f"department:{department.pk if department else ''}:{'triage' if abstained else ''}"
+    return scope & Q(deleted_at__isnull=True), key
 
 
 def route_new_ticket(ticket_id: str) -> None:
@@ -196,6 +216,7 @@ def route_new_ticket(ticket_id: str) -> None:
             Suggestion.objects.create(
                 kind=Suggestion.Kind.ROUTE,
                 ticket_id=ticket_id,
+                abstained=True,
                 inputs={"ticket": ticket_id},
                 error=f"{type(exc).__name__}: {exc}"[:500],
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 
@@ -11,8 +12,12 @@ from django.db.models import Q
 from ai_assist import index, store
 from ai_assist.ml.similar import SimilarRanker
 
+logger = logging.getLogger(__name__)
+
 _lock = threading.Lock()
-_ranker: tuple[tuple, SimilarRanker] | None = None
+# (corpus, models, ranker): rebuilt when either object is replaced (compared by identity).
+_ranker: tuple[index.TicketCorpus, object, SimilarRanker] | None = None
+_masks_lock = threading.Lock()
 # Candidate masks by (tickets generation, corpus generation, caller scope): the visible-id query
 # runs again as soon as any ticket changes (tickets.services bumps the generation on every write).
 _masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
@@ -24,14 +29,16 @@ def ranker() -> tuple[index.TicketCorpus, SimilarRanker]:
     global _ranker
     corpus = index.corpus()
     models = store.current_models()
-    key = (id(corpus), corpus.generation, id(models))
-    if _ranker is None or _ranker[0] != key:
+    entry = _ranker  # one read: another thread may replace the global meanwhile
+    if entry is None or entry[0] is not corpus or entry[1] is not models:
         with _lock:
-            if _ranker is None or _ranker[0] != key:
+            entry = _ranker
+            if entry is None or entry[0] is not corpus or entry[1] is not models:
                 built = SimilarRanker(models.label_model if models is not None else None)
                 built.set_corpus(corpus.texts, corpus.labels, corpus.vectors)
-                _ranker = (key, built)
-    return corpus, _ranker[1]
+                entry = (corpus, models, built)
+                _ranker = entry
+    return corpus, entry[2]
 
 
 def reset() -> None:
@@ -51,15 +58,19 @@ def candidate_mask(corpus: index.TicketCorpus, scope: Q, scope_key: str | None) 
     from tickets.models import Ticket
 
     key = (selectors.generation(), corpus.generation, id(corpus), scope_key) if scope_key else None
-    if key is not None and key in _masks:
-        _masks.move_to_end(key)
-        return _masks[key]
+    if key is not None:
+        with _masks_lock:
+            cached = _masks.get(key)
+            if cached is not None:
+                _masks.move_to_end(key)
+                return cached
     visible = set(Ticket.objects.filter(scope).values_list("id", flat=True))
     mask = np.fromiter((ticket_id in visible for ticket_id in corpus.ids), dtype=bool, count=len(corpus.ids))
     if key is not None:
-        _masks[key] = mask
-        while len(_masks) > MASKS_KEPT:
-            _masks.popitem(last=False)
+        with _masks_lock:
+            _masks[key] = mask
+            while len(_masks) > MASKS_KEPT:
+                _masks.popitem(last=False)
     return mask
 
 
@@ -81,6 +92,13 @@ def similar_tickets(
         return []
     corpus, ranking = ranker()
     if not corpus.ids:
+        return []
+    if corpus.vectors.shape[1] != len(embedding):
+        logger.warning(
+            "The ticket index holds %d-dimensional vectors but the embedder gives %d: run manage.py reindex.",
+            corpus.vectors.shape[1],
+            len(embedding),
+        )
         return []
     mask = candidate_mask(corpus, scope, scope_key)
     if exclude:

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _loaded: tuple[tuple, Models] | None = None
+_unusable: set[tuple] = set()  # trained files (by path, time and size) already found unusable
 
 
 def models_path() -> Path:
@@ -36,30 +37,48 @@ def _file_key(path: Path) -> tuple | None:
 
 def current_models() -> Models | None:
     """The trained models, or the cold start from department descriptions, or None (no
-    departments at all)."""
+    departments at all). A trained file that cannot serve (another format, another embedding
+    model) is reported once and routing starts cold until `train_router` writes a good one."""
     global _loaded
     path = models_path()
     key = _file_key(path)
-    if key is None:
-        key, build = _cold_key()
-        if key is None:
-            return None
-    else:
-        build = lambda: Models.load(path)  # noqa: E731
-    if _loaded is not None and _loaded[0] == key:
-        return _loaded[1]
+    if key is not None and key not in _unusable:
+        loaded = _loaded
+        if loaded is not None and loaded[0] == key:
+            return loaded[1]
+        with _lock:
+            if _loaded is None or _loaded[0] != key:
+                models, problem = _load(path)
+                if problem is None:
+                    _loaded = (key, models)
+                else:
+                    logger.error("%s; routing starts cold from the department descriptions until then.", problem)
+                    _unusable.add(key)
+            if key not in _unusable:
+                return _loaded[1]
+    cold_key, build = _cold_key()
+    if cold_key is None:
+        return None
+    loaded = _loaded
+    if loaded is not None and loaded[0] == cold_key:
+        return loaded[1]
     with _lock:
-        if _loaded is None or _loaded[0] != key:
-            models = build()
-            if models.embedding_model and models.embedding_model != embeddings.model_name():
-                logger.warning(
-                    "The router was trained with embeddings of %s but AI_EMBEDDING_MODEL is %s: "
-                    "run manage.py train_router.",
-                    models.embedding_model,
-                    embeddings.model_name(),
-                )
-            _loaded = (key, models)
-    return _loaded[1]
+        if _loaded is None or _loaded[0] != cold_key:
+            _loaded = (cold_key, build())
+        return _loaded[1]
+
+
+def _load(path: Path) -> tuple[Models | None, str | None]:
+    try:
+        models = Models.load(path)
+    except Exception as exc:
+        return None, f"{path} cannot be used ({exc}): run manage.py train_router"
+    if models.embedding_model and models.embedding_model != embeddings.model_name():
+        return None, (
+            f"{path} was trained with embeddings of {models.embedding_model} but AI_EMBEDDING_MODEL is "
+            f"{embeddings.model_name()}: run manage.py train_router"
+        )
+    return models, None
 
 
 def _cold_key():
@@ -85,3 +104,4 @@ def forget() -> None:
     """Drop the loaded copy (tests; after deleting the file)."""
     global _loaded
     _loaded = None
+    _unusable.clear()

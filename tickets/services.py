@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -76,21 +77,24 @@ def ticket_create(
     title, description = title.strip(), description.strip()
     public_text, _ = _search_text(title, description, [])
     now = timezone.now()
-    ticket = Ticket.objects.create(
-        title=title,
-        description=description,
-        priority=priority,
-        priority_rank=Priority.rank(priority),
-        category=category.strip(),
-        tags=_clean_tags(tags),
-        requester=requester,
-        department=department,
-        public_text=public_text,
-        created_at=now,
-        **sla.due_times(priority=priority, created_at=now),
-    )
-    tickets_changed()
-    events.publish("ticket.created", ticket=ticket, actor=requester)
+    # One block: every subscriber of ticket.created (the audit log among them) runs before the
+    # jobs they defer to after the commit, such as routing, even without a job broker.
+    with transaction.atomic():
+        ticket = Ticket.objects.create(
+            title=title,
+            description=description,
+            priority=priority,
+            priority_rank=Priority.rank(priority),
+            category=category.strip(),
+            tags=_clean_tags(tags),
+            requester=requester,
+            department=department,
+            public_text=public_text,
+            created_at=now,
+            **sla.due_times(priority=priority, created_at=now),
+        )
+        events.publish("ticket.created", ticket=ticket, actor=requester)
+    tickets_changed()  # after the commit: a count taken meanwhile must not be kept as current
     return ticket
 
 
@@ -340,8 +344,8 @@ def ticket_route(
     """The router (no actor) places a ticket still in triage: department, and an agent of it when
     confident. Nothing happens if a person routed or assigned it meanwhile (returns it unchanged)."""
     current = Ticket.objects.get(pk=ticket.pk)
-    if current.department_id is not None or current.assignee_id is not None:
-        return current
+    if current.deleted_at is not None or current.department_id is not None or current.assignee_id is not None:
+        return current  # deleted, or a person placed it meanwhile
     fields: dict = {"department_id": department.pk if department else None, "routing_confidence": confidence}
     if assignee is not None and department is not None:
         if not (

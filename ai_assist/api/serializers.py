@@ -74,5 +74,8 @@ class TicketRoutingOut(RouteOut):
     similar_tickets = SimilarOut(
         many=True, help_text="Possible duplicates found when it was opened, among the tickets you may see now."
     )
-    error = serializers.CharField(help_text="Why routing failed (empty when it did not); the ticket stayed in triage.")
+    error = serializers.CharField(
+        help_text="What went wrong, if anything: routing failed (the ticket stayed in triage) or similar tickets "
+        "were unavailable."
+    )
     created_at = serializers.DateTimeField(help_text="When the AI routed it.")

@@ -39,6 +39,7 @@ class Route:
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     abstained: bool = False
     model: str = ""
+    only_choice: bool = False  # one class only: the probability says nothing
 
 
 def _class_columns(known: Sequence[str], classes: Sequence[str]) -> np.ndarray:
@@ -198,8 +199,9 @@ def route_from_proba(
         label=classes[best],
         confidence=float(proba[best]),
         alternatives=[(classes[int(i)], float(proba[int(i)])) for i in order[1 : 1 + alternatives]],
-        abstained=bool(proba[best] < abstain_below),
+        abstained=bool(proba[best] < abstain_below) or len(classes) < 2,
         model=model,
+        only_choice=len(classes) < 2,
     )
 
 

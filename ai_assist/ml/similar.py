@@ -195,9 +195,13 @@ class SimilarRanker:
                     self.group_members.append(np.array([], dtype=np.int64))
         return self
 
-    def text_similarity(self, text: str, embedding: np.ndarray) -> np.ndarray:
+    def text_similarity(self, text: str, embedding: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Cosine + weighted BM25 of `rows` (all when None), BM25 normalised by its best score
+        among those rows only: a score never depends on tickets the caller may not see."""
         cosine = self.embeddings @ np.asarray(embedding, dtype=np.float32).ravel()
         keyword = self.bm25.scores(text)
+        if rows is not None:
+            cosine, keyword = cosine[rows], keyword[rows]
         top = keyword.max() if len(keyword) else 0.0
         return cosine + (self.weights.bm25 * keyword / top if top > 0 else 0.0)
 
@@ -233,7 +237,7 @@ class SimilarRanker:
         rows = np.arange(self.size) if mask is None else np.flatnonzero(mask)
         if not len(rows):
             return []
-        similarity = self.text_similarity(text, embedding)[rows]
+        similarity = self.text_similarity(text, embedding, rows)
         if self.label_model is None:
             order = np.lexsort((rows, -similarity))
             order = order[:limit] if limit else order

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _SPACE = re.compile(r"\s+")
-_TOKEN = re.compile(r"[a-z0-9]+(?:['_][a-z0-9]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:['_][^\W_]+)*")  # letters and digits of any script
 
 
 def ticket_text(title: str, body: str) -> str:

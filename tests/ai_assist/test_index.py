@@ -164,3 +164,47 @@ def test_over_a_chroma_server_the_index_rebuilds_and_ranks_only_visible_tickets(
     finally:
         index.drop(index.TICKETS)
         index.reset_client()
+
+
+OTHER_PROCESS = """
+import sys, django
+from types import SimpleNamespace
+import numpy as np
+django.setup()
+from ai_assist import index
+ticket = SimpleNamespace(pk=sys.argv[1], public_text="vpn drops", title="VPN", description="", department_id=None,
+                         requester_id="", assignee_id="", status="new", category="", deleted_at=None)
+index.upsert_tickets([ticket], vectors=np.eye(1, 384, dtype=np.float32))
+"""
+
+
+def test_another_process_writing_the_embedded_index_is_seen_without_a_shared_cache(settings, tmp_path):
+    # e.g. `manage.py import_tickets` in a second terminal while `make run` serves.
+    import os
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    assert tmp_path / "ai" == settings.AI_DIR
+    mine = SimpleNamespace(
+        pk="mine",
+        public_text="printer",
+        title="P",
+        description="",
+        department_id=None,
+        requester_id="",
+        assignee_id="",
+        status="new",
+        category="",
+        deleted_at=None,
+    )
+    index.upsert_tickets([mine], vectors=np.eye(1, 384, dtype=np.float32))
+    assert _ids() == {"mine"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings.main", "DEBUG": "true", "VAR_DIR": str(tmp_path)}
+    env.pop("REDIS_URL", None)
+    for other in ("theirs", "theirs-too"):
+        subprocess.run([sys.executable, "-c", OTHER_PROCESS, other], env=env, check=True, timeout=120)
+        assert other in _ids()
+    assert _ids() == {"mine", "theirs", "theirs-too"}
