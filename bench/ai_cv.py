@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--csv", default=str(DEFAULT_CSV))
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--abstain-below", type=float, default=0.85)
+    parser.add_argument("--abstain-below", type=float, default=0.86)
     parser.add_argument("--only", choices=["route", "similar"])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -80,11 +80,11 @@ def main() -> None:
         return embedder.embed([row.text])[0]
 
     def route(row):
-        return models.route(row.text, row.title, embedder.embed([row.text])[0], abstain_below=0.85)
+        return models.route(row.text, row.title, embedder.embed([row.text])[0], abstain_below=0.86)
 
     def route_and_similar(row):
         vector = embedder.embed([row.text])[0]
-        decision = models.route(row.text, row.title, vector, abstain_below=0.85)
+        decision = models.route(row.text, row.title, vector, abstain_below=0.86)
         return decision, ranker.rank(row.text, row.title, vector, limit=5)
 
     calls = {"embed": embed_only, "route": route, "route_similar": route_and_similar}

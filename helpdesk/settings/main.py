@@ -45,11 +45,11 @@ AI_LLM_MODEL = env.string("AI_LLM_MODEL")
 AI_EMBEDDING_MODEL = env.string("AI_EMBEDDING_MODEL")
 # Routing abstains below this calibrated confidence (0-1): the ticket then waits in triage.
 try:
-    AI_ROUTER_ABSTAIN_BELOW = float(env.string("AI_ROUTER_ABSTAIN_BELOW", "0.85"))
+    AI_ROUTER_ABSTAIN_BELOW = float(env.string("AI_ROUTER_ABSTAIN_BELOW", "0.86"))
 except ValueError:
-    raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be a number between 0 and 1, e.g. 0.85.") from None
+    raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be a number between 0 and 1, e.g. 0.86.") from None
 if not 0.0 <= AI_ROUTER_ABSTAIN_BELOW <= 1.0:
-    raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be between 0 and 1, e.g. 0.85.")
+    raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be between 0 and 1, e.g. 0.86.")
 # Route every new ticket that has no department (after it is stored; a failure leaves it in triage).
 AI_AUTO_ROUTE = env.boolean("AI_AUTO_ROUTE", True)
 # Trained models, embedding cache and (without CHROMA_URL) the Chroma index live here.
