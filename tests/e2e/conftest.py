@@ -24,7 +24,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server_url(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("e2e-var")
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    # The embedded default of `make run`, which README's walk-throughs describe: its own SQLite
+    # file, no Redis (so jobs such as routing run in-process, before the response).
+    embedded = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "REDIS_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in embedded}
     env.update(
         DEBUG="false",
         SECRET_KEY="e2e-" + "s3cr3t-" * 10,
