@@ -119,3 +119,20 @@ def test_a_ticket_opened_through_the_api_is_routed_with_its_possible_duplicates(
     logged = Suggestion.objects.get(ticket=ticket)
     assert [item["ticket"] for item in logged.output["similar_tickets"]] == [past.pk]
     assert ticket.pk in index.corpus().ids  # and it is searchable itself now
+
+
+def test_with_a_broker_down_the_ticket_is_still_created_and_waits_in_triage(people, committed, monkeypatch, caplog):
+    from ai_assist import tasks
+
+    queued = []
+
+    def broker_down(ticket_id):
+        queued.append(ticket_id)
+        raise ConnectionError("redis: connection refused")
+
+    monkeypatch.setattr(tasks.route_new_ticket, "delay", broker_down)
+    ticket = _open(committed, people)
+    ticket.refresh_from_db()
+    assert queued == [ticket.pk]  # handed to the job queue once, after the commit
+    assert ticket.department is None and ticket.status == Status.NEW
+    assert "Could not queue routing" in caplog.text
