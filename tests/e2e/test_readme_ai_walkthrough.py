@@ -3,13 +3,11 @@ a new ticket is routed before the create response returns, the agent reads the d
 possible duplicates, the employee may not, similar search covers only the employee's tickets,
 and a preview routes without creating anything."""
 
-import os
 import shutil
-import subprocess
 
 import pytest
 
-from tests.e2e.test_readme_walkthrough import readme_block
+from tests.e2e.test_readme_walkthrough import run_walkthrough
 
 pytestmark = [
     pytest.mark.e2e,
@@ -18,17 +16,8 @@ pytestmark = [
 
 
 def test_ai_walkthrough(live_server_url, tmp_path):
-    script = tmp_path / "ai-walkthrough.sh"
-    script.write_text("set -euo pipefail\n" + readme_block("ai"))
-    result = subprocess.run(
-        ["bash", str(script)],
-        env={**os.environ, "SERVER": live_server_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr + result.stdout
-    routed, why, forbidden, similar, preview = result.stdout.splitlines()
+    lines = run_walkthrough("ai", live_server_url, tmp_path)
+    routed, why, forbidden, similar, preview = lines
     assert routed.startswith("department: Network | assignee: ") and routed.endswith("| status: open | confident: True")
     assert why.startswith("why: skills match: vpn;") and "'VPN disconnects'" in why
     assert forbidden == "403"

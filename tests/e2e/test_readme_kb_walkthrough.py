@@ -2,13 +2,11 @@
 a lead creates, edits twice, reverts and publishes an article; an employee finds it by search and never
 finds the agents-only article on the same words."""
 
-import os
 import shutil
-import subprocess
 
 import pytest
 
-from tests.e2e.test_readme_walkthrough import readme_block
+from tests.e2e.test_readme_walkthrough import run_walkthrough
 
 pytestmark = [
     pytest.mark.e2e,
@@ -17,17 +15,8 @@ pytestmark = [
 
 
 def test_kb_walkthrough(live_server_url, tmp_path):
-    script = tmp_path / "kb-walkthrough.sh"
-    script.write_text("set -euo pipefail\n" + readme_block("kb"))
-    result = subprocess.run(
-        ["bash", str(script)],
-        env={**os.environ, "SERVER": live_server_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr + result.stdout
-    assert result.stdout.splitlines() == [
+    lines = run_walkthrough("kb", live_server_url, tmp_path)
+    assert lines == [
         "version: 2",
         "version: 3",
         "409",

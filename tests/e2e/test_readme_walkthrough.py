@@ -24,18 +24,23 @@ def readme_block(name: str) -> str:
     return match.group(1)
 
 
-def test_tickets_walkthrough(live_server_url, tmp_path):
-    script = tmp_path / "walkthrough.sh"
-    script.write_text("set -euo pipefail\n" + readme_block("tickets"))
+def run_walkthrough(name: str, server_url: str, tmp_path) -> list[str]:
+    """Run README's walk-through `name` with bash against `server_url`; its output lines."""
+    script = tmp_path / f"{name}-walkthrough.sh"
+    script.write_text("set -euo pipefail\n" + readme_block(name))
     result = subprocess.run(
         ["bash", str(script)],
-        env={**os.environ, "SERVER": live_server_url},
+        env={**os.environ, "SERVER": server_url},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr + result.stdout
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_tickets_walkthrough(live_server_url, tmp_path):
+    lines = run_walkthrough("tickets", live_server_url, tmp_path)
     assert lines[0].startswith("status: new | assignee: None | reply due: 20")
     assert re.fullmatch(r"status: open \| assignee: .+", lines[1])
     assert lines[2].startswith("reply added:") and lines[3].startswith("note added:")
