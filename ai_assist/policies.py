@@ -5,11 +5,7 @@ from __future__ import annotations
 from accounts.models import Role
 
 
-def can_preview_routing(user) -> bool:
-    """Routing previews show departments, agents and their load: staff only."""
+def can_see_routing(user) -> bool:
+    """Routing (previews and past decisions) shows departments, agents and their load: staff only.
+    Similar-ticket search is for everyone signed in; its scope does the limiting."""
     return user.is_authenticated and user.role >= Role.AGENT
-
-
-def can_search_similar(user) -> bool:
-    """Everyone signed in; results are limited to the tickets they may see."""
-    return user.is_authenticated

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from helpdesk.api.serializers import StrictSerializer
+from helpdesk.api.serializers import DepartmentBriefOut, PersonOut, StrictSerializer
 
 
 class RouteIn(StrictSerializer):
@@ -18,25 +18,12 @@ class SimilarIn(StrictSerializer):
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
 
-class DepartmentRefOut(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-
-
-class PersonRefOut(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, user) -> str:
-        return user.get_full_name() or user.email
-
-
 class TicketRefOut(serializers.Serializer):
     id = serializers.CharField()
     title = serializers.CharField()
     status = serializers.CharField()
     category = serializers.CharField()
-    department = DepartmentRefOut(allow_null=True)
+    department = DepartmentBriefOut(allow_null=True)
     created_at = serializers.DateTimeField()
 
 
@@ -51,18 +38,18 @@ class SimilarOut(serializers.Serializer):
 
 
 class AlternativeOut(serializers.Serializer):
-    department = DepartmentRefOut()
+    department = DepartmentBriefOut()
     confidence = serializers.FloatField()
 
 
 class RouteOut(serializers.Serializer):
-    department = DepartmentRefOut(allow_null=True, help_text="The best department (null: no department exists).")
+    department = DepartmentBriefOut(allow_null=True, help_text="The best department (null: no department exists).")
     confidence = serializers.FloatField(
         allow_null=True, help_text="Calibrated: of tickets routed with confidence p, about p are right."
     )
     abstained = serializers.BooleanField(help_text="True below the threshold: the ticket would wait in triage.")
     alternatives = AlternativeOut(many=True)
-    agent = PersonRefOut(allow_null=True, help_text="The agent it would go to (null when abstained or none free).")
+    agent = PersonOut(allow_null=True, help_text="The agent it would go to (null when abstained or none free).")
     agent_reason = serializers.CharField()
     similar_tickets = SimilarOut(many=True, help_text="Among the tickets you may see.")
     model = serializers.CharField()
@@ -70,7 +57,7 @@ class RouteOut(serializers.Serializer):
 
 
 class TicketRoutingOut(RouteOut):
-    department = DepartmentRefOut(allow_null=True, help_text="Where the AI placed it (null: it abstained or failed).")
+    department = DepartmentBriefOut(allow_null=True, help_text="Where the AI placed it (null: it abstained or failed).")
     similar_tickets = SimilarOut(
         many=True, help_text="Possible duplicates found when it was opened, among the tickets you may see now."
     )

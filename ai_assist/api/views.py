@@ -21,11 +21,11 @@ from tickets.policies import visible_tickets
 TAGS = ["ai"]
 
 
-class CanPreviewRouting(BasePermission):
-    message = "Only agents and up may preview routing."
+class CanSeeRouting(BasePermission):
+    message = "Routing is for agents and up."
 
     def has_permission(self, request, view):
-        return policies.can_preview_routing(request.user)
+        return policies.can_see_routing(request.user)
 
 
 def _similar_out(found) -> list[dict]:
@@ -33,7 +33,7 @@ def _similar_out(found) -> list[dict]:
 
 
 class RouteView(APIView):
-    permission_classes = [IsAuthenticated, CanPreviewRouting]
+    permission_classes = [IsAuthenticated, CanSeeRouting]
 
     @extend_schema(
         tags=TAGS,
@@ -116,7 +116,7 @@ class SimilarView(APIView):
 
 
 class TicketRoutingView(APIView):
-    permission_classes = [IsAuthenticated, CanPreviewRouting]
+    permission_classes = [IsAuthenticated, CanSeeRouting]
 
     @extend_schema(
         tags=TAGS,

@@ -26,3 +26,18 @@ class StrictSerializer(serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
+
+
+class PersonOut(serializers.Serializer):
+    """Someone named in an answer: id and display name (the e-mail when no name is set)."""
+
+    id = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.email
+
+
+class DepartmentBriefOut(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from helpdesk.api.serializers import StrictSerializer
+from helpdesk.api.serializers import PersonOut, StrictSerializer
 from knowledge import policies, selectors
 from knowledge.models import Article, ArticleVersion, Category, Status, Visibility
 from knowledge.services import MAX_BODY_CHARS, MAX_TAG_LENGTH, MAX_TAGS
@@ -24,14 +24,6 @@ class VisibilityField(serializers.ChoiceField):
 
     def to_representation(self, value):
         return Visibility(value).api_name
-
-
-class ArticlePersonOut(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, user) -> str:
-        return user.get_full_name() or user.email
 
 
 class CategoryBriefOut(serializers.Serializer):
@@ -85,7 +77,7 @@ class ArticleListOut(serializers.ModelSerializer):
     tags = serializers.ListField(child=serializers.CharField())
     visibility = VisibilityField()
     status = serializers.CharField(help_text="draft, published or archived.")
-    author = ArticlePersonOut()
+    author = PersonOut()
 
     class Meta:
         model = Article
@@ -196,7 +188,7 @@ class RevertIn(StrictSerializer):
 
 
 class VersionListOut(serializers.ModelSerializer):
-    author = ArticlePersonOut(allow_null=True)
+    author = PersonOut(allow_null=True)
     visibility = VisibilityField()
     changed = serializers.SerializerMethodField(help_text="Fields changed from the version before it.")
 

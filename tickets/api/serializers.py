@@ -9,23 +9,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Department
-from helpdesk.api.serializers import StrictSerializer
+from helpdesk.api.serializers import DepartmentBriefOut, PersonOut, StrictSerializer
 from tickets import policies, schemas, selectors, sla
 from tickets.models import Priority, Status, Ticket
 from tickets.services import MAX_TAGS
-
-
-class PersonOut(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, user) -> str:
-        return user.get_full_name() or user.email
-
-
-class DepartmentBriefOut(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
 
 
 class TicketListOut(serializers.ModelSerializer):
