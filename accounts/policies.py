@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
 from accounts.models import Role
@@ -11,34 +14,32 @@ from accounts.models import Role
 if TYPE_CHECKING:
     from accounts.models import User
 
-# What a lead may do in Django admin (admins may do everything). Later apps add theirs here.
-LEAD_PERMISSIONS = frozenset(
-    {
-        "accounts.view_user",
-        "accounts.change_user",
-        "accounts.view_department",
-        "tickets.view_ticket",
-        "tickets.change_ticket",
-        "tickets.view_slapolicy",
-        "audit.view_auditentry",
-        "knowledge.view_article",
-        "knowledge.add_article",
-        "knowledge.change_article",
-        "knowledge.delete_article",
-        "knowledge.view_articleversion",
-        "knowledge.view_category",
-        "knowledge.add_category",
-        "knowledge.change_category",
-        "knowledge.delete_category",
-    }
-)
+
+@cache
+def lead_admin_permissions() -> frozenset[str]:
+    """What a lead may do in Django admin (admins may do everything).
+
+    Each app declares its own in `lead_admin_permissions` on its AppConfig; they are collected
+    through the app registry (once it is ready), so accounts names no other app. An app grants
+    permissions on its own models only ("<its label>.<codename>").
+    """
+    collected: set[str] = set()
+    for config in apps.get_app_configs():
+        declared = frozenset(getattr(config, "lead_admin_permissions", ()))
+        foreign = sorted(perm for perm in declared if not perm.startswith(f"{config.label}."))
+        if foreign:
+            raise ImproperlyConfigured(
+                f"{config.name}: lead_admin_permissions may only name its own models' permissions, not {foreign}."
+            )
+        collected |= declared
+    return frozenset(collected)
 
 
 def role_has_permission(role: int, perm: str) -> bool:
     if role >= Role.ADMIN:
         return True
     if role >= Role.LEAD:
-        return perm in LEAD_PERMISSIONS
+        return perm in lead_admin_permissions()
     return False
 
 
@@ -46,7 +47,7 @@ def role_has_module(role: int, app_label: str) -> bool:
     if role >= Role.ADMIN:
         return True
     if role >= Role.LEAD:
-        return any(perm.startswith(f"{app_label}.") for perm in LEAD_PERMISSIONS)
+        return any(perm.startswith(f"{app_label}.") for perm in lead_admin_permissions())
     return False
 
 
@@ -57,6 +58,24 @@ def visible_users(user: User) -> Q:
     if user.role >= Role.AGENT and user.department_id:
         return Q(department_id=user.department_id) | Q(pk=user.pk)
     return Q(pk=user.pk)
+
+
+def works_for_department(*department_ids: str | None) -> Q:
+    """The people who may work these departments' tickets: their active agents and leads (triage: nobody)."""
+    wanted = [department_id for department_id in department_ids if department_id is not None]
+    if not wanted:
+        return Q(pk__in=[])
+    return Q(is_active=True, role__gte=Role.AGENT, role__lte=Role.LEAD, department_id__in=wanted)
+
+
+def is_active_agent_of(user: User, department_id: str | None) -> bool:
+    """The same rule as works_for_department, for one user already in memory."""
+    return (
+        department_id is not None
+        and user.is_active
+        and Role.AGENT <= user.role <= Role.LEAD
+        and user.department_id == department_id
+    )
 
 
 def can_list_users(user: User) -> bool:
@@ -91,19 +110,9 @@ def roles_assignable_by(user: User) -> list[Role]:
 
 
 def can_admin_change_user(actor: User, target: User) -> bool:
-    """A lead may edit employees and agents of their department, never a lead or an admin."""
-    if actor.role >= Role.ADMIN:
-        return True
-    return (
-        actor.role >= Role.LEAD
-        and actor.department_id is not None
-        and target.department_id == actor.department_id
-        and target.role <= Role.AGENT
-    )
-
-
-def can_admin_save_user(actor: User, target: User) -> bool:
-    """The state a user is saved in from Django admin: a lead keeps it inside their rights."""
+    """A lead manages the employees and agents of their department, never a lead or an admin.
+    Asked of the user as stored (may the lead open them) and as about to be saved (does the new
+    state stay inside the lead's rights)."""
     if actor.role >= Role.ADMIN:
         return True
     return (

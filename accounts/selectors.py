@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -17,10 +19,15 @@ def user_for(*, user: User, user_id: str) -> User:
     return get_object_or_404(users_for(user=user), pk=user_id)
 
 
-def departments() -> QuerySet[Department]:
+def agents_of(*, department_ids: Iterable[str | None]) -> QuerySet[User]:
+    """Who may be given these departments' tickets: their active agents and leads (none for triage)."""
+    return User.objects.filter(policies.works_for_department(*department_ids)).order_by("email")
+
+
+def departments_for(*, user: User) -> QuerySet[Department]:
     """Department names are not secret: everyone signed in may read them."""
     return Department.objects.all()
 
 
-def department_get(*, department_id: str) -> Department:
-    return get_object_or_404(Department, pk=department_id)
+def department_for(*, user: User, department_id: str) -> Department:
+    return get_object_or_404(departments_for(user=user), pk=department_id)

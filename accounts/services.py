@@ -11,28 +11,10 @@ from django.db.models import ProtectedError
 
 from accounts import policies
 from accounts.models import Department, Role, User, normalize_email
-from helpdesk.api.errors import Conflict, Invalid, NotAllowed
+from helpdesk.errors import Conflict, Invalid, NotAllowed
+from helpdesk.tags import normalise_tags
 
 MAX_SKILLS = 30
-MAX_SKILL_LENGTH = 50
-
-
-def clean_skills(skills: Iterable[str]) -> list[str]:
-    """Skills are short lower-case tags, each once, in the order given."""
-    cleaned: list[str] = []
-    for skill in skills:
-        if not isinstance(skill, str) or not skill.strip():
-            raise Invalid("Skills must be non-empty text.", errors={"skills": ["Each skill must be non-empty text."]})
-        tag = " ".join(skill.strip().lower().split())
-        if len(tag) > MAX_SKILL_LENGTH:
-            raise Invalid(
-                "A skill is too long.", errors={"skills": [f"Each skill has at most {MAX_SKILL_LENGTH} characters."]}
-            )
-        if tag not in cleaned:
-            cleaned.append(tag)
-    if len(cleaned) > MAX_SKILLS:
-        raise Invalid("Too many skills.", errors={"skills": [f"At most {MAX_SKILLS} skills."]})
-    return cleaned
 
 
 def _check_password(password: str, *, user: User) -> None:
@@ -102,7 +84,7 @@ def user_create(
         last_name=last_name,
         role=role,
         department=department,
-        skills=clean_skills(skills),
+        skills=normalise_tags(skills, field="skills", most=MAX_SKILLS),
         is_available=is_available,
     )
     _check_password(password, user=user)
@@ -126,7 +108,7 @@ def user_update(*, actor: User, user: User, **changes) -> User:
         changes["email"] = normalize_email(changes["email"])
         _check_email_free(changes["email"], exclude=user)
     if "skills" in changes:
-        changes["skills"] = clean_skills(changes["skills"])
+        changes["skills"] = normalise_tags(changes["skills"], field="skills", most=MAX_SKILLS)
     _check_role_department(changes.get("role", user.role), changes.get("department", user.department))
 
     password = changes.pop("password", None)

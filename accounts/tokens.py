@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import RevokedToken, User
+from helpdesk.errors import Unauthenticated
 
 
-class TokenRefused(AuthenticationFailed):
-    default_code = "token_not_valid"
+class TokenRefused(Unauthenticated):
+    code = "token_not_valid"
 
 
 def issue_pair(user: User) -> dict[str, str]:

@@ -3,6 +3,8 @@ router trained on it, and a few new tickets that get routed live. Idempotent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 
 from accounts.models import Department, User
@@ -114,6 +116,13 @@ def seed_demo_tickets(*, requester: User, write=print) -> None:
                 ticket = services.ticket_create(requester=requester, title=title, description=description)
             ticket.refresh_from_db()
         write(f"  {describe(ticket)}")
+
+
+def seed(*, write: Callable[[str], object], quiet: bool = False) -> None:
+    """seed_demo's part: past tickets, a trained router, and new tickets routed live."""
+    from accounts import demo
+
+    seed_demo_tickets(requester=demo.user("employee"), write=write)
 
 
 def describe(ticket) -> str:

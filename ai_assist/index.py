@@ -233,9 +233,6 @@ class TicketCorpus:
     labels: list[str]
     vectors: np.ndarray
 
-    def row_of(self) -> dict[str, int]:
-        return {ticket_id: row for row, ticket_id in enumerate(self.ids)}
-
 
 _corpus: TicketCorpus | None = None
 _corpus_lock = threading.Lock()

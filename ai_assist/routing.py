@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from accounts.models import Department, Role, User
+from accounts.selectors import agents_of
 from ai_assist import embeddings, search, store
 from ai_assist.ml.text import normalise, ticket_text
 from ai_assist.models import Suggestion
@@ -50,7 +51,7 @@ def choose_agent(*, department: Department, text: str) -> AgentChoice:
     then the lightest open load (new, open or pending tickets assigned)."""
     from tickets.models import ACTIVE_STATUSES, Ticket
 
-    people = list(User.objects.filter(department=department, is_active=True, role__gte=Role.AGENT, role__lte=Role.LEAD))
+    people = list(agents_of(department_ids=[department.pk]))
     # One grouped count (portable to MongoDB's backend, unlike a filtered join annotation).
     load = dict(
         Ticket.objects.filter(

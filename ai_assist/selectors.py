@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from accounts.models import Department, User
+from ai_assist import policies
 from ai_assist.models import Suggestion
-from helpdesk.api.errors import NotFound
+from helpdesk.errors import NotFound
 
 
-def routing_of_ticket(*, user: User, ticket_id: str) -> dict:
+def suggestions_for(*, user: User) -> QuerySet[Suggestion]:
+    """Admins: every suggestion (previews with no ticket, and those about deleted tickets, too).
+    Others: the suggestions about tickets they may see (a lead: their department's and triage)."""
+    from tickets.selectors import tickets_for
+
+    suggestions = Suggestion.objects.all()
+    if policies.sees_every_suggestion(user):
+        return suggestions
+    return suggestions.filter(ticket__in=tickets_for(user=user).values("pk"))
+
+
+def routing_for(*, user: User, ticket_id: str) -> dict:
     """The last routing decision made for a ticket the user may see, with its department,
     alternatives, agent and the similar tickets it found, limited to those the user may see now.
     404 when the ticket is hidden or was never routed by the AI."""

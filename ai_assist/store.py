@@ -51,6 +51,7 @@ def current_models() -> Models | None:
                 models, problem = _load(path)
                 if problem is None:
                     _loaded = (key, models)
+                    logger.info("Router loaded: trained on %d tickets at %s.", models.trained_on, models.trained_at)
                 else:
                     logger.error("%s; routing starts cold from the department descriptions until then.", problem)
                     _unusable.add(key)

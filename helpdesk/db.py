@@ -24,12 +24,3 @@ class ObjectIdPrimaryKey(models.CharField):
         for key in ("primary_key", "max_length", "default", "editable"):
             kwargs.pop(key, None)
         return name, path, args, kwargs
-
-
-class TimestampedModel(models.Model):
-    id = ObjectIdPrimaryKey()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True

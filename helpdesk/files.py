@@ -18,7 +18,7 @@ import struct
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import magic
@@ -26,8 +26,10 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import Storage, storages
+from django.urls import reverse
+from django.utils import timezone
 
-from helpdesk.api.errors import Conflict, DomainError, Invalid, NotFound
+from helpdesk.errors import Conflict, DomainError, Invalid, NotFound
 
 logger = logging.getLogger("helpdesk.files")
 
@@ -330,6 +332,38 @@ def read_download(token: str, *, kind: str = "attachment", max_age: int | None =
     except signing.BadSignature:
         raise BadLink("This download link is not valid.") from None
     return DownloadGrant(owner_id=payload["o"], attachment_id=payload["a"], user_id=payload["u"])
+
+
+def attachments_with_links(
+    attachments: list[dict], *, owner_id: str, user_id: str, kind: str, url_name: str
+) -> list[dict]:
+    """Attachment metadata as shown to one user: each with a download link signed for them.
+
+    Call it only for a user who may read the owner (a ticket, an article): the link is the proof.
+    `url_name` is the owner's download route, which takes `pk` and `attachment_id`.
+    """
+    expires_at = timezone.now() + timedelta(seconds=settings.ATTACHMENT_URL_TTL_SECONDS)
+    shown = []
+    for attachment in attachments:
+        token = sign_download(owner_id=owner_id, attachment_id=attachment["id"], user_id=user_id, kind=kind)
+        path = reverse(url_name, kwargs={"pk": owner_id, "attachment_id": attachment["id"]})
+        shown.append(
+            {
+                **attachment,
+                "created_at": datetime.fromisoformat(attachment["created_at"]),
+                "download_url": f"{path}?signature={token}",
+                "download_url_expires_at": expires_at,
+            }
+        )
+    return shown
+
+
+def attachment_in(attachments: list[dict], attachment_id: str) -> dict:
+    """One element of an owner's attachment list, or NotFound."""
+    for attachment in attachments:
+        if attachment["id"] == attachment_id:
+            return attachment
+    raise NotFound("No such attachment.")
 
 
 # --- Metadata embedded in the owning document ---------------------------------------------------

@@ -6,6 +6,8 @@ may have changed them). Written through the services, so they have versions, tag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from accounts.models import User
 from knowledge import services
 from knowledge.models import Article, Category, Visibility
@@ -247,3 +249,10 @@ def seed_articles(*, author: User) -> int:
         services.article_publish(actor=author, article=article)
         created += 1
     return created
+
+
+def seed(*, write: Callable[[str], object], quiet: bool = False) -> None:
+    """seed_demo's part: the articles, written and published by the demo admin."""
+    from accounts import demo
+
+    write(f"Knowledge base: demo articles in place ({seed_articles(author=demo.user('admin'))} new).")

@@ -20,7 +20,7 @@ import magic
 from django.core.files import File
 
 from helpdesk import files
-from helpdesk.api.errors import DomainError
+from helpdesk.errors import DomainError
 from knowledge.search.base import strip_sentinels
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -16,7 +16,6 @@ from knowledge.models import Status
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from knowledge.models import Article, ArticleVersion
 
 
 def can_write(user: User) -> bool:
@@ -43,16 +42,7 @@ def visible_articles(user: User, prefix: str = "") -> Q:
     return scope
 
 
-def can_see(user: User, article: Article) -> bool:
-    """The same rule as visible_articles, for one article already in memory."""
-    return article.visibility <= max_visibility(user) and article.status in readable_statuses(user)
-
-
 def visible_versions(user: User) -> Q:
     """Of an article the user may read, the versions whose own visibility the user may read: a
     version written while the article was for agents stays hidden from employees."""
     return Q(visibility__lte=max_visibility(user))
-
-
-def can_see_version(user: User, version: ArticleVersion) -> bool:
-    return version.visibility <= max_visibility(user)

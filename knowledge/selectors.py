@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from helpdesk import files
-from helpdesk.api.errors import NotFound
+from helpdesk.errors import Invalid, NotFound
 from knowledge import policies, search
 from knowledge.models import Article, ArticleTag, ArticleVersion, Category, Status, Visibility
 
@@ -55,29 +51,17 @@ def article_for(*, user: User, article_id: str) -> Article:
 
 def attachments_for(*, user: User, article: Article) -> list[dict]:
     """Attachment metadata with download links signed for this user (who could read the article)."""
-    expires_at = timezone.now() + timedelta(seconds=settings.ATTACHMENT_URL_TTL_SECONDS)
-    shown = []
-    for attachment in article.attachments:
-        token = files.sign_download(
-            owner_id=article.pk, attachment_id=attachment["id"], user_id=user.pk, kind=DOWNLOAD_KIND
-        )
-        path = reverse("kb-attachment-download", kwargs={"pk": article.pk, "attachment_id": attachment["id"]})
-        shown.append(
-            {
-                **attachment,
-                "created_at": datetime.fromisoformat(attachment["created_at"]),
-                "download_url": f"{path}?signature={token}",
-                "download_url_expires_at": expires_at,
-            }
-        )
-    return shown
+    return files.attachments_with_links(
+        article.attachments, owner_id=article.pk, user_id=user.pk, kind=DOWNLOAD_KIND, url_name="kb-attachment-download"
+    )
 
 
-def attachment_for(*, article: Article, attachment_id: str) -> dict:
-    for attachment in article.attachments:
-        if attachment["id"] == attachment_id:
-            return attachment
-    raise NotFound("No such attachment.")
+def attachment_for_download(*, article_id: str, attachment_id: str) -> dict:
+    """The file a signed link names, while its article exists."""
+    article = Article.objects.filter(pk=article_id).only("id", "attachments").first()
+    if article is None:
+        raise NotFound("No such attachment.")
+    return files.attachment_in(article.attachments, attachment_id)
 
 
 # --- Versions ---------------------------------------------------------------------------------
@@ -171,7 +155,7 @@ def tags_for(*, user: User, status: str | None = None) -> QuerySet:
 # --- Search -----------------------------------------------------------------------------------
 
 
-def search_scope(
+def search_scope_for(
     *, user: User, status: str | None = None, category: str | None = None, tags: Sequence[str] = ()
 ) -> search.Scope:
     """What a search may return: published articles by default (leads and admins may ask for drafts
@@ -212,7 +196,8 @@ class SearchResults(Sequence):
         self.backend = search.backend()
         self._count: int | None = None
 
-    def count(self) -> int:
+    # No argument, unlike Sequence.count(value): Django's Paginator counts with count(), as on a QuerySet.
+    def count(self) -> int:  # type: ignore[override]
         if self._count is None:
             self._count = self.backend.count(self.query, self.scope)
         return self._count
@@ -248,10 +233,11 @@ class SearchResults(Sequence):
         return results
 
 
-def search_articles(
+def search_hits_for(
     *, user: User, q: str, status: str | None = None, category: str | None = None, tags: Sequence[str] = ()
 ) -> SearchResults:
-    return SearchResults(
-        query=search.parse_query(q),
-        scope=search_scope(user=user, status=status, category=category, tags=tags),
-    )
+    """Ranked hits among the articles the user may read; Invalid when `q` has no word to look for."""
+    query = search.parse_query(q)
+    if not query.terms:
+        raise Invalid("Search for at least one word.", errors={"q": ["No words to search for."]})
+    return SearchResults(query=query, scope=search_scope_for(user=user, status=status, category=category, tags=tags))

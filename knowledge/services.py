@@ -21,14 +21,13 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from helpdesk import events, files
-from helpdesk.api.errors import Conflict, Invalid, NotAllowed
 from helpdesk.db import new_object_id
+from helpdesk.errors import Conflict, Invalid, NotAllowed
+from helpdesk.tags import normalise_tags
 from knowledge import documents, policies
 from knowledge.models import Article, ArticleTag, ArticleVersion, Category, Status, Visibility
 from knowledge.search.base import strip_sentinels
 
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 50
 MAX_BODY_CHARS = documents.MAX_BODY_CHARS
 CONTENT_FIELDS = ("title", "summary", "body", "category", "tags", "visibility")
 SLUG_ATTEMPTS = 5
@@ -40,17 +39,6 @@ def _require_writer(actor: User) -> None:
 
 
 # --- Cleaning ---------------------------------------------------------------------------------
-
-
-def clean_tags(tags: Iterable[str]) -> list[str]:
-    cleaned: list[str] = []
-    for tag in tags:
-        tag = " ".join(strip_sentinels(str(tag)).replace("|", " ").strip().lower().split())[:MAX_TAG_LENGTH]
-        if tag and tag not in cleaned:
-            cleaned.append(tag)
-    if len(cleaned) > MAX_TAGS:
-        raise Invalid("Too many tags.", errors={"tags": [f"At most {MAX_TAGS} tags."]})
-    return cleaned
 
 
 def tags_text(tags: list[str]) -> str:
@@ -130,7 +118,7 @@ def _content(
         summary=_clean_text(summary, field="summary", limit=500),
         body=_clean_text(body, field="body", required=True, limit=MAX_BODY_CHARS),
         category=category,
-        tags=clean_tags(tags),
+        tags=normalise_tags(tags),
         visibility=int(visibility),
     )
 
@@ -402,7 +390,7 @@ MOVES = {
 }
 
 
-def _move(article: Article, *, actor: User, to: str, event: str) -> Article:
+def _move(article: Article, *, actor: User, to: Status, event: str) -> Article:
     _require_writer(actor)
     now = timezone.now()
     fields: dict = {"status": to, "updated_at": now}
@@ -494,7 +482,7 @@ def document_import(
 # --- Repair -----------------------------------------------------------------------------------
 
 
-def rebuild_derived(*, progress=iter) -> dict:
+def articles_rebuild_derived(*, progress=iter) -> dict:
     """Re-create what derives from articles: missing version rows, tag rows, the search index."""
     from knowledge import search
 

@@ -1,14 +1,99 @@
-"""Shared fixtures: people of every role, and API clients signed in as them with real JWTs."""
+"""Shared fixtures: people of every role, and API clients signed in as them with real JWTs.
+
+Also the run's guard on the checkout: tests write only to their temporary directories (tmp_path,
+and the run's own VAR_DIR that helpdesk/settings/test.py makes), never to the checkout's var/,
+which holds a developer's database, models and uploads. The run fails if var/ changed.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
+from django.core.files.storage import storages
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from tests.factories import DepartmentFactory, UserFactory
-from tests.helpers import bearer_client
+from tests.helpers import ROOT, bearer_client, stored_keys
+
+CHECKOUT_VAR = ROOT / "var"
+
+
+# --- The checkout's var/ stays as it was ---------------------------------------------------------
+
+
+def snapshot(folder: Path) -> dict[str, tuple]:
+    """Every file and folder under `folder` (itself included, symlinks not followed):
+    relative path -> (kind, size, mtime in ns). Empty if the folder does not exist."""
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for parent, dirs, files in os.walk(folder):
+        for name in [".", *dirs, *files]:
+            path = Path(parent, name)
+            try:
+                stat = path.lstat()
+            except FileNotFoundError:  # removed while we walked
+                continue
+            kind = "folder" if path.is_dir() and not path.is_symlink() else "file"
+            found[str(path.relative_to(folder))] = (kind, stat.st_size if kind == "file" else 0, stat.st_mtime_ns)
+    return found
+
+
+def changes(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
+    """Human-readable lines, one per path that appeared, disappeared or was written to."""
+    lines = []
+    for path in sorted(before.keys() | after.keys()):
+        old, new = before.get(path), after.get(path)
+        shown = "var/" if path == "." else f"var/{path}"
+        if old is None:
+            lines.append(f"  added    {shown}" + (f" ({new[1]} bytes)" if new[0] == "file" else "/"))
+        elif new is None:
+            lines.append(f"  removed  {shown}")
+        elif old != new:
+            detail = f" ({old[1]} -> {new[1]} bytes)" if new[0] == "file" and old[1] != new[1] else ""
+            lines.append(f"  written  {shown}{detail}")
+    return lines
+
+
+# Taken when pytest loads this file, before any test runs.
+VAR_BEFORE = snapshot(CHECKOUT_VAR)
+VAR_CHANGES = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """After every fixture's teardown (the e2e server's too): compare var/ with the start.
+    (The run's own VAR_DIR is removed when the process exits: helpdesk/settings/test.py.)"""
+    changed = changes(VAR_BEFORE, snapshot(CHECKOUT_VAR))
+    if changed:
+        session.config.stash[VAR_CHANGES] = changed
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    changed = config.stash.get(VAR_CHANGES, None)
+    if changed:
+        terminalreporter.section("the checkout's var/ changed", sep="=", red=True, bold=True)
+        terminalreporter.line(
+            f"The test run wrote to {CHECKOUT_VAR}, which holds a developer's own data. Tests write only\n"
+            "to their temporary directories (tmp_path; settings.VAR_DIR, a fresh folder per run). Changes:",
+            red=True,
+        )
+        for line in changed:
+            terminalreporter.line(line, red=True)
+        terminalreporter.line(
+            "Find the test that writes there (a subprocess given VAR_DIR=<checkout>/var, a path built from\n"
+            "the checkout, ...). If a server from `make run` used var/ during the run, that explains it: run again.",
+            red=True,
+        )
+
+
+# --- Fixtures ------------------------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +102,13 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _empty_attachments_storage():
+    """Uploads are kept in memory for the whole run (settings.STORAGES): each test starts with none."""
+    for key in stored_keys():
+        storages["attachments"].delete(key)
 
 
 @pytest.fixture

@@ -1,13 +1,27 @@
-"""Helpers for tests: signed-in clients, the role matrix, problem+json assertions, skips."""
+"""Helpers for tests: signed-in clients and browsers, the role matrix, problem+json assertions,
+captured domain events, sample files and uploads, the demo data, skips."""
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_pair
+from helpdesk import events
+
+# The checkout: manage.py, README.md, and var/ (which no test may write to: tests/conftest.py).
+ROOT = Path(__file__).resolve().parents[1]
 
 # The role matrix: who calls, from the outside in.
 WHO = ["anonymous", "employee", "agent_other", "agent", "lead", "admin"]
@@ -17,6 +31,14 @@ def bearer_client(user) -> APIClient:
     client = APIClient()
     if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_pair(user)['access']}")
+    return client
+
+
+def browser_for(user, **client_options) -> Client:
+    """A browser signed in to Django admin (a session, as after the login form) as `user`.
+    `client_options` go to django.test.Client, e.g. enforce_csrf_checks=True."""
+    client = Client(**client_options)
+    client.force_login(user)
     return client
 
 
@@ -43,3 +65,102 @@ def matrix(expected: list[int]) -> list[tuple[str, int]]:
     """Pair each caller of WHO with the status it should get."""
     assert len(expected) == len(WHO)
     return list(zip(WHO, expected, strict=True))
+
+
+# --- Domain events ------------------------------------------------------------------------------
+
+
+@contextmanager
+def captured_events(*names: str) -> Iterator[list[dict]]:
+    """Every event of these names published inside the block, in order, as the keyword arguments
+    its subscribers get: {"name": "ticket.created", "ticket": ..., "actor": ...}.
+
+        with captured_events("ticket.deleted") as seen:
+            client.delete(url)
+        assert seen[0]["actor"] == admin
+    """
+    assert names, "name the events to capture"
+    seen: list[dict] = []
+
+    def record(**payload) -> None:
+        seen.append(payload)
+
+    for name in names:
+        events.subscribe(name, record)
+    try:
+        yield seen
+    finally:
+        for name in names:
+            events.unsubscribe(name, record)
+
+
+# --- Sample files and uploads -------------------------------------------------------------------
+
+# Built from two halves, so that no file of the test suite is itself the antivirus test signature.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR" + b"-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+# A valid 1x1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
+    "0000050001e226059b0000000049454e44ae426082"
+)
+# The smallest PDF that sniffs as one (no pages, no text).
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def docx_bytes(*paragraphs: str) -> bytes:
+    """A Word document with these paragraphs."""
+    import docx
+
+    document = docx.Document()
+    for paragraph in paragraphs or ("The VPN drops every ten minutes.",):
+        document.add_paragraph(paragraph)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def zip_bytes() -> bytes:
+    """A ZIP archive with one text file (not a type any upload accepts)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    return buffer.getvalue()
+
+
+def uploaded_file(name: str, data: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
+    """A file as Django hands an upload to a view (kept in memory); `content_type` is the client's claim."""
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def post_file(client, url: str, name: str, data: bytes, content_type: str = "application/octet-stream", **fields):
+    """POST one file as the multipart form field "file", with any other form `fields`."""
+    return client.post(url, {"file": uploaded_file(name, data, content_type), **fields}, format="multipart")
+
+
+def stored_keys(prefix: str = "") -> list[str]:
+    """Every key in the "attachments" storage under `prefix` ("tickets", "kb"; "": all), sorted."""
+    storage = storages["attachments"]
+    if prefix and not storage.exists(prefix):
+        return []
+    folders, names = storage.listdir(prefix)
+    keys = [f"{prefix}/{name}" if prefix else name for name in names]
+    for folder in folders:
+        keys += stored_keys(f"{prefix}/{folder}" if prefix else folder)
+    return sorted(keys)
+
+
+# --- Demo data ----------------------------------------------------------------------------------
+
+
+def seed_demo_data() -> str:
+    """Run `manage.py seed_demo` as `make run` does (DEBUG on); its output. Needs the database.
+    It trains the router and fills the AI index under settings.AI_DIR (the run's temporary VAR_DIR,
+    or the test's own under tests/ai_assist/)."""
+    out = io.StringIO()
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", stdout=out, verbosity=0)
+    return out.getvalue()

@@ -29,17 +29,6 @@ def visible_tickets(user: User) -> Q:
     return scope & Q(deleted_at__isnull=True)
 
 
-def can_see(user: User, ticket: Ticket) -> bool:
-    """The same rule as visible_tickets, for one ticket already in memory."""
-    if ticket.deleted_at is not None:
-        return False
-    if user.role >= Role.ADMIN or ticket.requester_id == user.pk:
-        return True
-    if user.role >= Role.LEAD and ticket.department_id is None:
-        return True
-    return works_on(user, ticket)
-
-
 def sees_internal(user: User) -> bool:
     return user.role >= Role.AGENT
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from helpdesk.api.errors import Invalid
 from helpdesk.db import new_object_id
+from helpdesk.errors import Invalid
 
 MAX_COMMENT_LENGTH = 20_000
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from helpdesk import files
-from helpdesk.api.errors import NotFound
+from helpdesk.errors import NotFound
 from tickets import policies
 from tickets.models import Ticket
 
@@ -23,7 +20,7 @@ GENERATION_KEY = "tickets:generation"
 
 def generation() -> int:
     """A number that changes whenever any ticket does (see services.tickets_changed)."""
-    return cache.get_or_set(GENERATION_KEY, 0, None)
+    return int(cache.get_or_set(GENERATION_KEY, 0, None) or 0)
 
 
 def list_count_key(*, user: User, params: dict[str, list[str]]) -> str:
@@ -59,29 +56,24 @@ def comments_for(*, user: User, ticket: Ticket) -> list[dict]:
     ]
 
 
+DOWNLOAD_KIND = "attachment"
+
+
 def attachments_for(*, user: User, ticket: Ticket) -> list[dict]:
     """Attachment metadata with a download link signed for this user, issued only because the
     caller could read the ticket (its visibility is checked when the link is issued)."""
-    expires_at = timezone.now() + timedelta(seconds=settings.ATTACHMENT_URL_TTL_SECONDS)
-    return [
-        {
-            **attachment,
-            "created_at": datetime.fromisoformat(attachment["created_at"]),
-            "download_url": download_url(ticket=ticket, attachment_id=attachment["id"], user=user),
-            "download_url_expires_at": expires_at,
-        }
-        for attachment in ticket.attachments
-    ]
+    return files.attachments_with_links(
+        ticket.attachments,
+        owner_id=ticket.pk,
+        user_id=user.pk,
+        kind=DOWNLOAD_KIND,
+        url_name="ticket-attachment-download",
+    )
 
 
-def attachment_for(*, ticket: Ticket, attachment_id: str) -> dict:
-    for attachment in ticket.attachments:
-        if attachment["id"] == attachment_id:
-            return attachment
-    raise NotFound("No such attachment.")
-
-
-def download_url(*, ticket: Ticket, attachment_id: str, user: User) -> str:
-    token = files.sign_download(owner_id=ticket.pk, attachment_id=attachment_id, user_id=user.pk)
-    path = reverse("ticket-attachment-download", kwargs={"pk": ticket.pk, "attachment_id": attachment_id})
-    return f"{path}?signature={token}"
+def attachment_for_download(*, ticket_id: str, attachment_id: str) -> dict:
+    """The file a signed link names, while its ticket exists (deleted tickets serve nothing)."""
+    ticket = Ticket.objects.filter(pk=ticket_id, deleted_at__isnull=True).only("id", "attachments").first()
+    if ticket is None:
+        raise NotFound("No such attachment.")
+    return files.attachment_in(ticket.attachments, attachment_id)

@@ -14,27 +14,17 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import Department, Role, User
+from accounts.models import Department, User
+from accounts.policies import is_active_agent_of
 from helpdesk import events, files
-from helpdesk.api.errors import Conflict, Invalid, NotAllowed
 from helpdesk.db import new_object_id
+from helpdesk.errors import Conflict, Invalid, NotAllowed
+from helpdesk.tags import normalise_tags
 from tickets import policies, schemas, selectors, sla
 from tickets.models import ACTIVE_STATUSES, Priority, Status, Ticket
 
-MAX_TAGS = 20
 MAX_ATTACHMENTS = 20
 APPEND_ATTEMPTS = 200
-
-
-def _clean_tags(tags: Iterable[str]) -> list[str]:
-    cleaned: list[str] = []
-    for tag in tags:
-        tag = " ".join(str(tag).strip().lower().split())
-        if tag and tag not in cleaned:
-            cleaned.append(tag[:50])
-    if len(cleaned) > MAX_TAGS:
-        raise Invalid("Too many tags.", errors={"tags": [f"At most {MAX_TAGS} tags."]})
-    return cleaned
 
 
 def _search_text(title: str, description: str, comments: list[dict]) -> tuple[str, str]:
@@ -86,7 +76,7 @@ def ticket_create(
             priority=priority,
             priority_rank=Priority.rank(priority),
             category=category.strip(),
-            tags=_clean_tags(tags),
+            tags=normalise_tags(tags),
             requester=requester,
             department=department,
             public_text=public_text,
@@ -111,7 +101,7 @@ def ticket_update(*, actor: User, ticket: Ticket, version: int | None = None, **
         if name in fields:
             fields[name] = fields[name].strip()
     if "tags" in fields:
-        fields["tags"] = _clean_tags(fields["tags"])
+        fields["tags"] = normalise_tags(fields["tags"])
     if "priority" in fields:
         fields["priority_rank"] = Priority.rank(fields["priority"])
         if fields["priority"] != ticket.priority:
@@ -158,11 +148,28 @@ def ticket_transition(*, actor: User, ticket: Ticket, status: str) -> Ticket:
     return ticket
 
 
+def _check_may_assign(actor: User, ticket: Ticket, *, taking: bool) -> None:
+    if not (policies.can_assign_others(actor, ticket) or (taking and policies.can_take(actor, ticket))):
+        raise NotAllowed("You may not assign this ticket.")
+
+
+def ticket_assign_by_id(*, actor: User, ticket: Ticket, assignee_id: str | None) -> Ticket:
+    """ticket_assign from a user id (the API). Whether the actor may assign is checked before anyone
+    is looked up, so a caller without the right learns nothing about which users exist."""
+    taking = assignee_id == actor.pk
+    _check_may_assign(actor, ticket, taking=taking)
+    assignee = None
+    if assignee_id is not None:
+        assignee = actor if taking else User.objects.filter(pk=assignee_id).first()
+        if assignee is None:
+            raise Invalid("No such user.", errors={"assignee": ["No such user."]})
+    return ticket_assign(actor=actor, ticket=ticket, assignee=assignee)
+
+
 def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Ticket:
     """An agent takes a ticket of their department; leads assign (or unassign) within theirs."""
     taking = assignee is not None and assignee.pk == actor.pk
-    if not (policies.can_assign_others(actor, ticket) or (taking and policies.can_take(actor, ticket))):
-        raise NotAllowed("You may not assign this ticket.")
+    _check_may_assign(actor, ticket, taking=taking)
     previous = ticket.assignee_id
     if assignee is None:
         ticket = _compare_and_set(ticket, expected_version=ticket.version, assignee_id=None)
@@ -170,11 +177,7 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
         return ticket
     if ticket.department_id is None:
         raise Invalid("Route the ticket to a department first.", errors={"assignee": ["The ticket has no department."]})
-    if not (
-        assignee.is_active
-        and Role.AGENT <= assignee.role <= Role.LEAD
-        and assignee.department_id == ticket.department_id
-    ):
+    if not is_active_agent_of(assignee, ticket.department_id):
         raise Invalid(
             "Tickets go to active agents of the ticket's department.",
             errors={"assignee": ["Not an active agent of this ticket's department."]},
@@ -305,7 +308,7 @@ def attachment_add(*, actor: User, ticket: Ticket, uploaded: UploadedFile) -> di
     return attachment
 
 
-def escalate_due(
+def tickets_escalate_due(
     *, now: datetime | None = None, progress: Callable[[Iterable], Iterable] | None = None
 ) -> list[Ticket]:
     """Flag the tickets past a due time or inside its warning window (the SLA job; no actor).
@@ -348,9 +351,7 @@ def ticket_route(
         return current  # deleted, or a person placed it meanwhile
     fields: dict = {"department_id": department.pk if department else None, "routing_confidence": confidence}
     if assignee is not None and department is not None:
-        if not (
-            assignee.is_active and Role.AGENT <= assignee.role <= Role.LEAD and assignee.department_id == department.pk
-        ):
+        if not is_active_agent_of(assignee, department.pk):
             raise Invalid("The router chose someone who is not an active agent of that department.")
         fields["assignee_id"] = assignee.pk
         if current.status == Status.NEW:

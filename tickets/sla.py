@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from tickets.models import ACTIVE_STATUSES, SlaPolicy, Status, Ticket
@@ -91,16 +92,27 @@ def state(ticket: Ticket, *, now: datetime | None = None, targets: dict[str, Tar
         return "met" if met is None or met <= ticket.resolution_due_at else "breached"
     if ticket.sla_paused_at is not None:
         return "paused"
-    due = [ticket.resolution_due_at]
-    if ticket.first_responded_at is None and ticket.first_response_due_at is not None:
-        due.append(ticket.first_response_due_at)
-    first_due = min(due)
+    first_due = next_due(ticket)
+    assert first_due is not None  # an active, running ticket with a resolution target
     if first_due <= now:
         return "breached"
     policy = (targets if targets is not None else targets_by_priority()).get(ticket.priority)
     if policy is not None and first_due - policy.warning <= now:
         return "warning"
     return "ok"
+
+
+def next_due(ticket: Ticket) -> datetime | None:
+    """The earliest due time that still applies: the first response while unanswered, the
+    resolution while the ticket is worked; none once resolved or closed, or while paused.
+    `next_due_expression` is the same rule for the database (tests/tickets/test_sla.py)."""
+    if ticket.status not in ACTIVE_STATUSES or ticket.sla_paused_at is not None:
+        return None
+    due = [ticket.resolution_due_at]
+    if ticket.first_responded_at is None:
+        due.append(ticket.first_response_due_at)
+    present = [at for at in due if at is not None]
+    return min(present) if present else None
 
 
 def escalation_reason(ticket: Ticket, *, now: datetime) -> str | None:
@@ -124,3 +136,17 @@ def escalation_reason(ticket: Ticket, *, now: datetime) -> str | None:
 
 def _minutes(delta: timedelta) -> str:
     return f"{int(delta.total_seconds() // 60)}-minute"
+
+
+def next_due_expression() -> Case:
+    """next_due as a database expression, so that a list can sort by it."""
+    running = Q(status__in=ACTIVE_STATUSES, sla_paused_at__isnull=True)
+    first_response_applies = Q(first_responded_at__isnull=True, first_response_due_at__isnull=False) & (
+        Q(resolution_due_at__isnull=True) | Q(first_response_due_at__lte=F("resolution_due_at"))
+    )
+    return Case(
+        When(~running, then=Value(None)),
+        When(first_response_applies, then=F("first_response_due_at")),
+        default=F("resolution_due_at"),
+        output_field=DateTimeField(),
+    )

@@ -9,4 +9,4 @@ from tickets import services
 
 @shared_task(name="tickets.escalate_due", ignore_result=True)
 def escalate_due() -> int:
-    return len(services.escalate_due())
+    return len(services.tickets_escalate_due())

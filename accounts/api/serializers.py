@@ -5,8 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import Department, Role, User
-from accounts.services import MAX_SKILL_LENGTH, MAX_SKILLS
+from accounts.services import MAX_SKILLS
 from helpdesk.api.serializers import StrictSerializer
+from helpdesk.tags import MAX_TAG_LENGTH
 
 
 class RoleField(serializers.ChoiceField):
@@ -64,7 +65,7 @@ class UserIn(StrictSerializer):
     role = RoleField(required=False)
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), required=False, allow_null=True)
     skills = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_SKILL_LENGTH), max_length=MAX_SKILLS, required=False
+        child=serializers.CharField(max_length=MAX_TAG_LENGTH), max_length=MAX_SKILLS, required=False
     )
     is_available = serializers.BooleanField(required=False)
     is_active = serializers.BooleanField(required=False)

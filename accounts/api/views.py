@@ -9,13 +9,13 @@ from django.db.models import Q
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services, tokens
 from accounts.api import examples
+from accounts.api.permissions import ReadAgentsWriteAdmins, ReadAllWriteAdmins
 from accounts.api.serializers import (
     DepartmentIn,
     DepartmentOut,
@@ -29,8 +29,8 @@ from accounts.api.serializers import (
 )
 from accounts.models import Department, Role, User, normalize_email
 from helpdesk.api import ratelimits
-from helpdesk.api.permissions import ReadAgentsWriteAdmins, ReadAllWriteAdmins
 from helpdesk.api.schema import errors
+from helpdesk.errors import Unauthenticated
 
 
 class TokenEndpoint(APIView):
@@ -43,8 +43,10 @@ class TokenEndpoint(APIView):
         return 'Bearer realm="api"'
 
 
-def _login_account_key(group: str, request) -> str:
-    return normalize_email(request.login_email)
+def _login_account_key(email: str) -> ratelimits.Key:
+    """Count sign-in failures per account, whatever address they come from."""
+    account = normalize_email(email)
+    return lambda group, request: account
 
 
 class SignupView(TokenEndpoint):
@@ -57,7 +59,7 @@ class SignupView(TokenEndpoint):
         examples=[examples.SIGNUP_IN, examples.USER_OUT],
     )
     def post(self, request):
-        ratelimits.consume(request._request, scope="signup_ip")
+        ratelimits.consume(request, scope="signup_ip")
         data = SignupIn.validated(request.data)
         user = services.user_signup(**data)
         return Response(UserOut(user).data, status=status.HTTP_201_CREATED)
@@ -77,16 +79,15 @@ class LoginView(TokenEndpoint):
     )
     def post(self, request):
         data = LoginIn.validated(request.data)
-        django_request = request._request
-        django_request.login_email = data["email"]
-        ratelimits.attempt_allowed(django_request, scope="login_ip", key="ip")
-        ratelimits.attempt_allowed(django_request, scope="login_account", key=_login_account_key)
-        user = authenticate(django_request, email=data["email"], password=data["password"])
+        account_key = _login_account_key(data["email"])
+        ratelimits.attempt_allowed(request, scope="login_ip", key="ip")
+        ratelimits.attempt_allowed(request, scope="login_account", key=account_key)
+        user = authenticate(request._request, email=data["email"], password=data["password"])
         if user is None:
-            ratelimits.count_failure(django_request, scope="login_ip", key="ip")
-            ratelimits.count_failure(django_request, scope="login_account", key=_login_account_key)
-            raise AuthenticationFailed("Email or password is wrong.", code="invalid_credentials")
-        user_logged_in.send(sender=User, request=django_request, user=user)
+            ratelimits.count_failure(request, scope="login_ip", key="ip")
+            ratelimits.count_failure(request, scope="login_account", key=account_key)
+            raise Unauthenticated("Email or password is wrong.", code="invalid_credentials")
+        user_logged_in.send(sender=User, request=request._request, user=user)
         return Response(tokens.issue_pair(user))
 
 
@@ -100,7 +101,7 @@ class RefreshView(TokenEndpoint):
         examples=[examples.REFRESH_IN, examples.TOKEN_PAIR_OUT],
     )
     def post(self, request):
-        ratelimits.consume(request._request, scope="refresh_ip")
+        ratelimits.consume(request, scope="refresh_ip")
         data = RefreshIn.validated(request.data)
         return Response(tokens.rotate(data["refresh"]))
 
@@ -115,7 +116,7 @@ class LogoutView(TokenEndpoint):
         examples=[examples.REFRESH_IN],
     )
     def post(self, request):
-        ratelimits.consume(request._request, scope="refresh_ip")
+        ratelimits.consume(request, scope="refresh_ip")
         data = RefreshIn.validated(request.data)
         tokens.revoke(data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -256,7 +257,7 @@ class DepartmentViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return selectors.departments()
+        return selectors.departments_for(user=self.request.user)
 
     def create(self, request):
         data = DepartmentIn.validated(request.data)
@@ -264,13 +265,13 @@ class DepartmentViewSet(viewsets.ModelViewSet):
         return Response(DepartmentOut(department).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
-        department = selectors.department_get(department_id=pk)
+        department = selectors.department_for(user=request.user, department_id=pk)
         data = DepartmentIn.validated(request.data, partial=True)
         return Response(
             DepartmentOut(services.department_update(actor=request.user, department=department, **data)).data
         )
 
     def destroy(self, request, pk=None):
-        department = selectors.department_get(department_id=pk)
+        department = selectors.department_for(user=request.user, department_id=pk)
         services.department_delete(actor=request.user, department=department)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -49,7 +49,7 @@ class RouteView(APIView):
         examples=[examples.ROUTE_IN, examples.ROUTE_OUT],
     )
     def post(self, request):
-        ratelimits.consume(request._request, scope="ai_route_user", key="user")
+        ratelimits.consume(request, scope="ai_route_user", key="user")
         data = RouteIn.validated(request.data)
         decision = routing.route_text(
             title=data["title"],
@@ -91,7 +91,7 @@ class SimilarView(APIView):
         examples=[examples.SIMILAR_IN, examples.SIMILAR_OUT],
     )
     def post(self, request):
-        ratelimits.consume(request._request, scope="ai_similar_user", key="user")
+        ratelimits.consume(request, scope="ai_similar_user", key="user")
         data = SimilarIn.validated(request.data)
         started = time.perf_counter()
         text = ticket_text(data["title"], data["description"])
@@ -131,4 +131,4 @@ class TicketRoutingView(APIView):
         examples=[examples.TICKET_ROUTING_OUT],
     )
     def get(self, request, ticket_id: str):
-        return Response(TicketRoutingOut(selectors.routing_of_ticket(user=request.user, ticket_id=ticket_id)).data)
+        return Response(TicketRoutingOut(selectors.routing_for(user=request.user, ticket_id=ticket_id)).data)

@@ -49,11 +49,6 @@ class BM25:
         self._columns = self.matrix.tocsc()  # one query reads only its terms' columns
         return self
 
-    def query_vector(self, text: str) -> sparse.csr_matrix:
-        cols = [self.vocabulary[word] for word in tokens(text) if word in self.vocabulary]
-        data = np.ones(len(cols), dtype=np.float64)
-        return sparse.csr_matrix((data, (np.zeros(len(cols), dtype=np.int64), cols)), shape=(1, len(self.vocabulary)))
-
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every document for one query."""
         out = np.zeros(self.matrix.shape[0], dtype=np.float64)
@@ -67,10 +62,3 @@ class BM25:
             start, end = columns.indptr[col], columns.indptr[col + 1]
             out[columns.indices[start:end]] += count * columns.data[start:end]
         return out
-
-    def scores_many(self, texts: Sequence[str]) -> np.ndarray:
-        """Queries x documents (dense)."""
-        if not texts:
-            return np.zeros((0, self.matrix.shape[0]))
-        query = sparse.vstack([self.query_vector(text) for text in texts]).tocsr()
-        return np.asarray((query @ self.matrix.T).todense())

@@ -56,7 +56,6 @@ class Row:
 class Table:
     rows: list[Row]
     errors: list[tuple[int, str]] = field(default_factory=list)
-    sub_columns: tuple[str, ...] = ()
 
     @property
     def texts(self) -> list[str]:
@@ -129,9 +128,6 @@ def iter_rows(
 def read_table(path: str | Path, columns: Columns = Columns(), *, need_label: bool = True) -> Table:
     table = Table(rows=[])
     seen: set[str] = set()
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), [])
-    table.sub_columns = tuple(name for name in columns.sub if name in header)
     for item in iter_rows(path, columns, need_label=need_label):
         if isinstance(item, Row):
             if item.external_id in seen:

@@ -7,10 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
-    return float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)])) if truth else 0.0
-
-
 def macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
     """Unweighted mean F1 over the classes present in the truth or the predictions."""
     from sklearn.metrics import f1_score

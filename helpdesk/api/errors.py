@@ -1,7 +1,7 @@
-"""The one home of errors: domain exceptions and their rendering as application/problem+json.
+"""Every error under /api/ rendered as application/problem+json.
 
-Services raise `DomainError` subclasses; DRF and Django raise their own. Every error under /api/
-leaves here as RFC 9457 problem details: type, title, status, detail, instance, code, request_id,
+Services raise `helpdesk.errors.DomainError` subclasses; DRF and Django raise their own. All of
+them leave here as RFC 9457 problem details: type, title, status, detail, instance, code, request_id,
 and `errors` ({field: [messages]}) for validation.
 """
 
@@ -16,56 +16,12 @@ from rest_framework import exceptions as drf
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from helpdesk.errors import DomainError
+
 logger = logging.getLogger("helpdesk.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:helpdesk:problem:"
-
-
-class DomainError(Exception):
-    """A rule of the domain said no. Subclasses set the HTTP status, code and title."""
-
-    status = 400
-    code = "invalid"
-    title = "Invalid request"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        code: str | None = None,
-        errors: dict | None = None,
-        headers: dict | None = None,
-    ):
-        super().__init__(detail)
-        self.detail = detail
-        if code:
-            self.code = code
-        self.errors = errors
-        self.headers = headers or {}
-
-
-class Invalid(DomainError):
-    status, code, title = 400, "invalid", "Invalid request"
-
-
-class NotAllowed(DomainError):
-    status, code, title = 403, "not_allowed", "Not allowed"
-
-
-class NotFound(DomainError):
-    status, code, title = 404, "not_found", "Not found"
-
-
-class Conflict(DomainError):
-    status, code, title = 409, "conflict", "Conflict"
-
-
-class RateLimited(DomainError):
-    status, code, title = 429, "rate_limited", "Too many requests"
-
-    def __init__(self, detail: str, *, retry_after: int):
-        super().__init__(detail, headers={"Retry-After": str(max(retry_after, 1))})
 
 
 def problem_response(
@@ -122,13 +78,14 @@ def _code_of(exc: drf.APIException) -> str:
     codes = exc.get_codes()
     if isinstance(codes, str):
         return codes
-    if isinstance(codes, dict) and isinstance(codes.get("code"), str):
-        return codes["code"]  # simplejwt's token errors
+    code = codes.get("code") if isinstance(codes, dict) else None
+    if isinstance(code, str):
+        return code  # simplejwt's token errors
     return exc.default_code
 
 
 def _detail_of(exc: drf.APIException) -> str:
-    detail = exc.detail
+    detail: object = exc.detail
     if isinstance(detail, dict):
         detail = detail.get("detail", exc.default_detail)
     if isinstance(detail, list):
@@ -161,6 +118,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> JsonResponse:
         )
     if isinstance(exc, (Http404, PermissionDenied, drf.APIException)):
         response = drf_exception_handler(exc, context)  # sets WWW-Authenticate, Retry-After
+        assert response is not None  # DRF answers all three kinds
         if isinstance(exc, Http404):
             exc = drf.NotFound()
         elif isinstance(exc, PermissionDenied):

@@ -44,7 +44,8 @@ class CachedCountPagination(PageNumberPagination):
     count_seconds = 60
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.django_paginator_class = partial(
+        # DRF only calls django_paginator_class(queryset, page_size): a partial serves (stubs want a type).
+        self.django_paginator_class = partial(  # type: ignore[assignment]
             CachedCountPaginator, count_key=view.count_cache_key(request), count_seconds=self.count_seconds
         )
         return super().paginate_queryset(queryset, request, view)

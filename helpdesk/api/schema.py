@@ -17,7 +17,8 @@ class ProblemSerializer(serializers.Serializer):
     instance = serializers.CharField(help_text="The path of the request.")
     code = serializers.CharField(help_text="A stable, machine-readable code.")
     request_id = serializers.CharField(help_text="Quote it when reporting a problem.")
-    errors = serializers.DictField(
+    # DRF's metaclass pops declared fields off the class, so Serializer.errors is not shadowed.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Validation only: messages per field.",

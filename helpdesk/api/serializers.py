@@ -24,10 +24,6 @@ class StrictSerializer(serializers.Serializer):
         return dict(serializer.validated_data)
 
 
-class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
-    pass
-
-
 class PersonOut(serializers.Serializer):
     """Someone named in an answer: id and display name (the e-mail when no name is set)."""
 
@@ -41,3 +37,16 @@ class PersonOut(serializers.Serializer):
 class DepartmentBriefOut(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
+
+
+class AttachmentOut(serializers.Serializer):
+    """A file attached to a ticket or an article, with a download link signed for the caller."""
+
+    id = serializers.CharField()
+    name = serializers.CharField(help_text="The uploader's file name, for display only.")
+    size = serializers.IntegerField(help_text="Bytes.")
+    content_type = serializers.CharField(help_text="Sniffed from the bytes, not taken from the client.")
+    uploaded_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    download_url = serializers.CharField(help_text="Signed; works without a token until it expires.")
+    download_url_expires_at = serializers.DateTimeField()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "ai_assist",
     "notifications",
     "audit",
+    "helpdesk",  # project-level commands (seed_demo), templates
 ]
 
 MIDDLEWARE = [
@@ -117,7 +119,7 @@ AUTH_USER_MODEL = "accounts.User"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "helpdesk" / "templates"],
+        "DIRS": [BASE_DIR / "helpdesk" / "templates"],  # first: overrides of admin templates
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -167,6 +169,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 SLA_SCAN_SECONDS = env.integer("SLA_SCAN_SECONDS", 300, minimum=10)
 CELERY_BEAT_SCHEDULE = {
     "escalate-due-tickets": {"task": "tickets.escalate_due", "schedule": float(SLA_SCAN_SECONDS)},
+    "purge-revoked-tokens": {"task": "accounts.purge_revoked_tokens", "schedule": 6 * 3600.0},
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -397,7 +400,7 @@ USE_TZ = True
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "helpdesk.log.RequestIdLogFilter"}},

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
+from helpdesk.tags import split_tags
 from knowledge import selectors
 from knowledge.models import Article, Category, Status, Visibility
-from knowledge.services import clean_tags
-
-
-def split_tags(value: str) -> list[str]:
-    return clean_tags(tag for tag in (value or "").split(",") if tag.strip())
 
 
 class ArticleFilter(filters.FilterSet):

@@ -6,10 +6,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from helpdesk.api.serializers import PersonOut, StrictSerializer
+from helpdesk.api.serializers import AttachmentOut, PersonOut, StrictSerializer
+from helpdesk.tags import MAX_TAG_LENGTH, MAX_TAGS, split_tags
 from knowledge import policies, selectors
 from knowledge.models import Article, ArticleVersion, Category, Status, Visibility
-from knowledge.services import MAX_BODY_CHARS, MAX_TAG_LENGTH, MAX_TAGS
+from knowledge.services import MAX_BODY_CHARS
 
 
 class VisibilityField(serializers.ChoiceField):
@@ -58,16 +59,8 @@ class CategoryPatchIn(StrictSerializer):
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class ArticleAttachmentOut(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField(help_text="The uploader's file name, for display only.")
-    size = serializers.IntegerField(help_text="Bytes.")
-    content_type = serializers.CharField(help_text="Sniffed from the bytes, not taken from the client.")
+class ArticleAttachmentOut(AttachmentOut):
     role = serializers.CharField(help_text="`source`: the document the article was imported from.")
-    uploaded_by = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    download_url = serializers.CharField(help_text="Signed; works without a token until it expires.")
-    download_url_expires_at = serializers.DateTimeField()
 
 
 class ArticleListOut(serializers.ModelSerializer):
@@ -304,6 +297,15 @@ class SearchIn(serializers.Serializer):
             raise serializers.ValidationError(f"One of: {', '.join(Status.values)}.")
         return value
 
+    def validate_tags(self, value: str) -> list[str]:
+        return split_tags(value)
+
+
+class TagsQueryIn(serializers.Serializer):
+    """Query parameters of the tag list."""
+
+    status = serializers.ChoiceField(choices=Status.values, required=False, help_text="Only articles in this status.")
+
 
 class TagOut(serializers.Serializer):
     tag = serializers.CharField()
@@ -316,3 +318,6 @@ class DocumentIn(StrictSerializer):
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), required=False, allow_null=True)
     tags = serializers.CharField(max_length=1100, required=False, help_text="Comma-separated.")
     visibility = VisibilityField(required=False, help_text="everyone (default), agents or leads.")
+
+    def validate_tags(self, value: str) -> list[str]:
+        return split_tags(value)

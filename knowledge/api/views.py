@@ -3,24 +3,22 @@ writes from knowledge.services (which ask knowledge.policies)."""
 
 from __future__ import annotations
 
-from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk import files
 from helpdesk.api import ratelimits
-from helpdesk.api.errors import Invalid, NotFound
+from helpdesk.api.downloads import signed_download_view
 from helpdesk.api.pagination import PageNumberPagination
 from helpdesk.api.schema import errors
 from knowledge import selectors, services
 from knowledge.api import examples
-from knowledge.api.filters import ArticleFilter, CategoryFilter, split_tags
+from knowledge.api.filters import ArticleFilter, CategoryFilter
 from knowledge.api.serializers import (
     LIST_COLUMNS,
     ArticleIn,
@@ -35,10 +33,11 @@ from knowledge.api.serializers import (
     SearchHitOut,
     SearchIn,
     TagOut,
+    TagsQueryIn,
     VersionListOut,
     VersionOut,
 )
-from knowledge.models import Article, Category, Status, Visibility
+from knowledge.models import Article, Category, Visibility
 
 TAGS = ["knowledge base"]
 
@@ -309,19 +308,17 @@ class SearchView(generics.ListAPIView):
     pagination_class = SearchPagination
 
     def list(self, request, *args, **kwargs):
-        ratelimits.consume(request._request, scope="kb_search_user", key="user")
+        ratelimits.consume(request, scope="kb_search_user", key="user")
         params = SearchIn(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        results = selectors.search_articles(
+        results = selectors.search_hits_for(
             user=request.user,
             q=data["q"],
             status=data.get("status"),
             category=data.get("category"),
-            tags=split_tags(data.get("tags", "")),
+            tags=data.get("tags", []),
         )
-        if not results.query.terms:
-            raise Invalid("Search for at least one word.", errors={"q": ["No words to search for."]})
         page = self.paginate_queryset(results)
         return self.get_paginated_response(SearchHitOut(page, many=True).data)
 
@@ -329,10 +326,8 @@ class SearchView(generics.ListAPIView):
 @extend_schema(
     tags=TAGS,
     summary="Tags of the articles you may read, with counts",
-    parameters=[
-        OpenApiParameter("status", str, enum=Status.values, description="Only articles in this status."),
-    ],
-    responses={200: TagOut(many=True)},
+    parameters=[TagsQueryIn],
+    responses={200: TagOut(many=True), **errors(400)},
     examples=[examples.TAG_OUT],
 )
 class TagListView(generics.ListAPIView):
@@ -341,10 +336,9 @@ class TagListView(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        wanted = self.request.query_params.get("status") or None
-        if wanted is not None and wanted not in Status.values:
-            raise Invalid("Unknown status.", errors={"status": [f"One of: {', '.join(Status.values)}."]})
-        return selectors.tags_for(user=self.request.user, status=wanted)
+        params = TagsQueryIn(data={k: v for k, v in self.request.query_params.items() if v})
+        params.is_valid(raise_exception=True)
+        return selectors.tags_for(user=self.request.user, status=params.validated_data.get("status"))
 
 
 class DocumentUploadView(APIView):
@@ -365,46 +359,23 @@ class DocumentUploadView(APIView):
         examples=[examples.ARTICLE_OUT],
     )
     def post(self, request):
-        ratelimits.consume(request._request, scope="kb_document_user", key="user")
+        ratelimits.consume(request, scope="kb_document_user", key="user")
         data = DocumentIn.validated(request.data)
         article = services.document_import(
             actor=request.user,
             uploaded=data["file"],
             title=data.get("title", ""),
             category=data.get("category"),
-            tags=split_tags(data.get("tags", "")),
+            tags=data.get("tags", []),
             visibility=data.get("visibility", Visibility.EVERYONE),
         )
         article = selectors.article_for(user=request.user, article_id=article.pk)
         return Response(ArticleOut(article, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
-class AttachmentDownloadView(APIView):
-    """The signed link is the credential: no bearer token needed, so a browser can follow it."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        tags=TAGS,
-        summary="Download an article's file through its signed link",
-        parameters=[OpenApiParameter("signature", str, required=True, description="From `download_url`.")],
-        responses={(200, "application/octet-stream"): bytes, **errors(410)},
-    )
-    def get(self, request, pk: str, attachment_id: str):
-        grant = files.read_download(request.query_params.get("signature", ""), kind=selectors.DOWNLOAD_KIND)
-        if (grant.owner_id, grant.attachment_id) != (pk, attachment_id):
-            raise NotFound("No such attachment.")
-        article = Article.objects.filter(pk=pk).only("id", "attachments").first()
-        if article is None:
-            raise NotFound("No such attachment.")
-        attachment = selectors.attachment_for(article=article, attachment_id=attachment_id)
-        response = FileResponse(
-            files.open_stored(attachment["storage_key"]),
-            as_attachment=True,
-            filename=attachment["name"],
-            content_type=attachment["content_type"],
-        )
-        response["Cache-Control"] = "private, no-store"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+AttachmentDownloadView = signed_download_view(
+    kind=selectors.DOWNLOAD_KIND,
+    find=lambda pk, attachment_id: selectors.attachment_for_download(article_id=pk, attachment_id=attachment_id),
+    tag=TAGS[0],
+    summary="Download an article's file through its signed link",
+)

@@ -15,13 +15,10 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.db.models import Q
-
 MAX_TERMS = 10
 MAX_TERM_LENGTH = 50
 # Private-use characters: the services strip them from stored text, so they only ever mark hits.
 START, STOP = "\ue000", "\ue001"
-SENTINELS = (START, STOP)
 ELLIPSIS = "…"
 
 # Words too common to say anything about relevance (PostgreSQL's english configuration drops
@@ -193,15 +190,6 @@ class Scope:
     category_ids: tuple[str, ...] | None = None
     tags: tuple[str, ...] = ()
 
-    def q(self, prefix: str = "") -> Q:
-        """The same scope as an ORM filter (the PostgreSQL backend and the list use it)."""
-        scope = Q(**{f"{prefix}status__in": self.statuses, f"{prefix}visibility__lte": self.max_visibility})
-        if self.category_ids is not None:
-            scope &= Q(**{f"{prefix}category_id__in": self.category_ids})
-        for tag in self.tags:
-            scope &= Q(**{f"{prefix}tags_text__icontains": f"|{tag}|"})
-        return scope
-
     @property
     def empty(self) -> bool:
         return not self.statuses or self.category_ids == ()
@@ -304,7 +292,9 @@ def marked_to_html(marked: str, *, markdown: bool = False) -> str:
     return "".join(out).replace("<mark></mark>", "")
 
 
-def _stem(term: str) -> str:
+def stem(term: str) -> str:
+    """A crude prefix stem ("printers" -> "printe"): what matching and highlighting without a real
+    stemmer accept as the same word. The one rule for every adapter that needs it."""
     return term[: max(3, len(term) - 2)] if len(term) > 4 else term
 
 
@@ -313,7 +303,7 @@ def mark_terms(text: str, terms: tuple[str, ...], *, window: int | None = None) 
     a query term's stem; with `window`, cuts a snippet of about that many words around the first hit."""
     if not terms:
         return text if window is None else " ".join(text.split()[:window])
-    stems = sorted({_stem(term) for term in terms}, key=len, reverse=True)
+    stems = sorted({stem(term) for term in terms}, key=len, reverse=True)
     pattern = re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, stems)) + r")[^\W_]*", re.IGNORECASE)
     cut, before, after = text, False, False
     if window is not None:

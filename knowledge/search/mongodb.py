@@ -18,7 +18,7 @@ import re
 from django.db import connection
 
 from knowledge.models import Article
-from knowledge.search.base import Highlight, Hit, ParsedQuery, Scope, python_highlights
+from knowledge.search.base import Highlight, Hit, ParsedQuery, Scope, python_highlights, stem
 
 TEXT_INDEX = {
     "keys": [("title", "text"), ("summary", "text"), ("body", "text"), ("tags_text", "text")],
@@ -44,8 +44,7 @@ def match_stage(query: ParsedQuery, scope: Scope) -> dict:
 
 def _has_word(term: str) -> dict:
     """True when the term starts a word in the title, summary, body or tags."""
-    stem = term[: max(3, len(term) - 2)] if len(term) > 4 else term
-    pattern = r"(^|[^\p{L}\p{N}])" + re.escape(stem)
+    pattern = r"(^|[^\p{L}\p{N}])" + re.escape(stem(term))
     return {
         "$or": [
             {"$regexMatch": {"input": f"${name}", "regex": pattern, "options": "i"}}

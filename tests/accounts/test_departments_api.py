@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import Department
+from tests.factories import DepartmentFactory
 from tests.helpers import assert_problem, matrix
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def test_change_matrix(client_for, department, who, expected):
 
 @pytest.mark.parametrize("who,expected", matrix(DELETE))
 def test_delete_matrix(client_for, people, who, expected):
-    empty = Department.objects.create(name="Empty")
+    empty = DepartmentFactory(name="Empty")
     response = client_for(who).delete(f"{URL}{empty.pk}/")
     assert response.status_code == expected
     assert Department.objects.filter(pk=empty.pk).exists() is (expected != 204)
@@ -60,7 +61,7 @@ def test_unknown_department_is_a_problem_404(client_for, people):
 
 
 def test_list_query_count_is_flat(client_for, people, django_assert_max_num_queries):
-    Department.objects.bulk_create([Department(name=f"D{n}") for n in range(30)])
+    DepartmentFactory.create_batch(30)
     with django_assert_max_num_queries(3):
         assert client_for("employee").get(URL, {"page_size": 100}).json()["count"] == 32
 

@@ -53,3 +53,16 @@ def test_purge_forgets_only_expired_revocations():
     rotate(issue_pair(user)["refresh"])
     assert purge_expired() == 0
     assert purge_expired(datetime.now(tz=UTC) + timedelta(days=30)) == 2
+
+
+def test_beat_purges_revocations_of_expired_refresh_tokens(settings, time_machine):
+    from datetime import UTC, datetime, timedelta
+
+    from accounts.tasks import purge_revoked_tokens
+
+    assert settings.CELERY_BEAT_SCHEDULE["purge-revoked-tokens"]["task"] == purge_revoked_tokens.name
+    user = UserFactory()
+    revoke(issue_pair(user)["refresh"])
+    assert purge_revoked_tokens.delay().get() == 0  # still within its lifetime: kept
+    time_machine.move_to(datetime.now(tz=UTC) + timedelta(days=30))
+    assert purge_revoked_tokens.delay().get() == 1

@@ -5,18 +5,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.demo import DEMO_PASSWORD
 from accounts.models import Department, Role, User
+from tests.helpers import seed_demo_data
 
 pytestmark = pytest.mark.django_db
 
 
-def seed():
-    call_command("seed_demo", "--allow-production", verbosity=0)
-
-
 def test_seed_creates_departments_and_every_role(api):
-    seed()
+    seed_demo_data()
     assert Department.objects.count() == 6
     for department in Department.objects.all():
         roles = set(User.objects.filter(department=department).values_list("role", flat=True))
@@ -31,12 +28,12 @@ def test_seed_creates_departments_and_every_role(api):
 
 
 def test_seed_is_idempotent_and_restores_demo_passwords():
-    seed()
+    seed_demo_data()
     counts = (Department.objects.count(), User.objects.count())
     agent = User.objects.get(email="agent.network@example.com")
     agent.set_password("changed-meanwhile-123")
     agent.save()
-    seed()
+    seed_demo_data()
     assert (Department.objects.count(), User.objects.count()) == counts
     agent.refresh_from_db()
     assert agent.check_password(DEMO_PASSWORD)

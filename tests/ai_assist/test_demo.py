@@ -3,24 +3,16 @@ demo tickets are routed as any new ticket is (committed for real, as in producti
 
 from __future__ import annotations
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from ai_assist.models import Suggestion
+from tests.helpers import seed_demo_data
 from tickets.models import Ticket
-
-
-def seed() -> str:
-    out = StringIO()
-    call_command("seed_demo", "--allow-production", stdout=out, verbosity=0)
-    return out.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_seed_demo_routes_the_demo_tickets_and_prints_where_they_went(embedder):
-    out = seed()
+    out = seed_demo_data()
     lines = {line.split("->")[0].strip(" '"): line.split("->")[1] for line in out.splitlines() if "->" in line}
     assert lines["VPN keeps dropping"].startswith(" Network, agent.network@example.com, confidence 0.")
     assert lines["Payslip missing"].startswith(" HR Systems, agent.hr-systems@example.com")
@@ -31,5 +23,5 @@ def test_seed_demo_routes_the_demo_tickets_and_prints_where_they_went(embedder):
     routed = Suggestion.objects.filter(kind=Suggestion.Kind.ROUTE, error="")
     assert routed.count() == 6 and not Suggestion.objects.exclude(error="").exists()
     # Again: nothing new, the same answers (triage tickets in the index included).
-    assert seed().splitlines()[-6:] == out.splitlines()[-6:]
+    assert seed_demo_data().splitlines()[-6:] == out.splitlines()[-6:]
     assert Suggestion.objects.count() == 6

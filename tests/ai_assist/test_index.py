@@ -54,9 +54,9 @@ def test_events_keep_the_index_current(people, department, committed, settings, 
 
 def test_published_articles_are_chunked_with_their_metadata(people, committed, embedder):
     from knowledge import services as kb
-    from knowledge.models import Category
+    from tests.factories import CategoryFactory
 
-    category = Category.objects.create(name="VPN", slug="vpn")
+    category = CategoryFactory(name="VPN")
     article = kb.article_create(
         actor=people["lead"], title="Fix VPN drops", body="Step. " * 400, category=category, visibility=20
     )

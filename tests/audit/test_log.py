@@ -1,9 +1,9 @@
 """The activity log records every ticket event; leads read their department's entries in admin."""
 
 import pytest
-from django.test import Client
 
 from audit.models import AuditEntry
+from tests.helpers import browser_for
 from tickets import services
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +26,7 @@ def test_leads_read_their_departments_entries_only(people, department, other_dep
     theirs = services.ticket_create(
         requester=people["employee"], title="Theirs", description="d", department=other_department
     )
-    browser = Client()
-    browser.force_login(people["lead"])
+    browser = browser_for(people["lead"])
     page = browser.get("/admin/audit/auditentry/").content.decode()
     assert ours.pk in page and theirs.pk not in page
     assert browser.get("/admin/audit/auditentry/add/").status_code == 403

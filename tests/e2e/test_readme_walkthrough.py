@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.conftest import ROOT
+from tests.helpers import ROOT
 
 pytestmark = [
     pytest.mark.e2e,
@@ -25,12 +25,16 @@ def readme_block(name: str) -> str:
 
 
 def run_walkthrough(name: str, server_url: str, tmp_path) -> list[str]:
-    """Run README's walk-through `name` with bash against `server_url`; its output lines."""
+    """Run README's walk-through `name` with bash against `server_url`; its output lines.
+
+    In tmp_path: the scratch files README writes to /tmp (e.g. /tmp/ticket.json) go there too,
+    so that the run leaves nothing behind and two runs never share one."""
     script = tmp_path / f"{name}-walkthrough.sh"
-    script.write_text("set -euo pipefail\n" + readme_block(name))
+    script.write_text("set -euo pipefail\n" + readme_block(name).replace("/tmp/", f"{tmp_path}/"))
     result = subprocess.run(
         ["bash", str(script)],
-        env={**os.environ, "SERVER": server_url},
+        cwd=tmp_path,
+        env={**os.environ, "SERVER": server_url, "TMPDIR": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=120,

@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
-from helpdesk.api.errors import Conflict
+from helpdesk.errors import Conflict
 from helpdesk.urls import handler404, handler500  # noqa: F401
 from helpdesk.urls import urlpatterns as project_urls
 

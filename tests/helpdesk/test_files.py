@@ -13,23 +13,19 @@ import subprocess
 import sys
 import threading
 import time
-import zipfile
-import zlib
 from pathlib import Path
 
-import docx
 import pytest
 import time_machine
 from django.core.files import File
 from django.core.files.storage import InMemoryStorage
-from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+from django.core.files.uploadedfile import TemporaryUploadedFile
 
 from helpdesk import files
-from helpdesk.api.errors import Conflict, Invalid, NotFound, problem_exception_handler
+from helpdesk.api.errors import problem_exception_handler
+from helpdesk.errors import Conflict, Invalid, NotFound
+from tests.helpers import DOCX_TYPE, EICAR, PDF, PNG, ROOT, docx_bytes, uploaded_file, zip_bytes
 
-ROOT = Path(__file__).resolve().parents[2]
-# Built from two halves, so that this test file is not itself the EICAR signature.
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR" + b"-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 KEY = "tickets/65f0c0ffee00000000000001/65f0c0ffee000000000000a1"
 
 
@@ -50,46 +46,12 @@ def stored(root: Path) -> list[str]:
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
-def upload(name: str, data: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data, content_type=content_type)
-
-
 def temporary_upload(name: str, data: bytes, content_type: str = "application/octet-stream") -> TemporaryUploadedFile:
     """An upload Django spooled to disk (larger than FILE_UPLOAD_MAX_MEMORY_SIZE), read in chunks."""
     uploaded = TemporaryUploadedFile(name, content_type, len(data), None)
     uploaded.write(data)
     uploaded.seek(0)
     return uploaded
-
-
-def png_bytes() -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack("!I", len(body)) + kind + body + struct.pack("!I", zlib.crc32(kind + body))
-
-    header = struct.pack("!IIBBBBB", 1, 1, 8, 0, 0, 0, 0)  # 1x1, 8-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0\0")) + chunk(b"IEND", b"")
-
-
-def pdf_bytes() -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-    )
-
-
-def docx_bytes() -> bytes:
-    document = docx.Document()
-    document.add_paragraph("The VPN drops every ten minutes.")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
-def zip_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("readme.txt", "hello")
-    return buffer.getvalue()
 
 
 # --- Scanning: EICAR ----------------------------------------------------------------------------
@@ -101,7 +63,7 @@ def zip_bytes() -> bytes:
 )
 def test_eicar_is_refused_whatever_it_claims_to_be_and_nothing_is_stored(uploads, name, claimed):
     with pytest.raises(files.MalwareDetected) as caught:
-        files.store_upload(upload(name, EICAR, claimed), key=KEY)
+        files.store_upload(uploaded_file(name, EICAR, claimed), key=KEY)
     assert (caught.value.status, caught.value.code) == (422, "malware_detected")
     assert stored(uploads) == []
 
@@ -119,17 +81,17 @@ def test_eicar_inside_a_larger_file_across_a_chunk_boundary_is_refused(uploads):
 def test_a_file_over_the_limit_is_413_and_the_limit_itself_passes(uploads, settings):
     settings.MAX_UPLOAD_BYTES = 2048
     with pytest.raises(files.PayloadTooLarge) as caught:
-        files.store_upload(upload("big.txt", b"x" * 2049), key=KEY)
+        files.store_upload(uploaded_file("big.txt", b"x" * 2049), key=KEY)
     assert (caught.value.status, caught.value.code) == (413, "payload_too_large")
     with pytest.raises(files.PayloadTooLarge):  # counted while reading, too
         files.check_upload(File(io.BytesIO(b"y" * 5000), name="big.txt"), max_bytes=4096)
     assert stored(uploads) == []
-    assert files.store_upload(upload("fits.txt", b"x" * 2048), key=KEY).size == 2048
+    assert files.store_upload(uploaded_file("fits.txt", b"x" * 2048), key=KEY).size == 2048
 
 
 def test_an_empty_file_is_400(uploads):
     with pytest.raises(Invalid) as caught:
-        files.store_upload(upload("empty.txt", b""), key=KEY)
+        files.store_upload(uploaded_file("empty.txt", b""), key=KEY)
     assert (caught.value.status, caught.value.code) == (400, "empty_file")
     assert stored(uploads) == []
 
@@ -147,7 +109,7 @@ def test_an_empty_file_is_400(uploads):
 )
 def test_a_type_not_on_the_list_is_415_even_when_named_and_labelled_pdf(uploads, data):
     with pytest.raises(files.UnsupportedFileType) as caught:
-        files.store_upload(upload("invoice.pdf", data, "application/pdf"), key=KEY)
+        files.store_upload(uploaded_file("invoice.pdf", data, "application/pdf"), key=KEY)
     assert (caught.value.status, caught.value.code) == (415, "unsupported_media_type")
     assert stored(uploads) == []
 
@@ -155,16 +117,16 @@ def test_a_type_not_on_the_list_is_415_even_when_named_and_labelled_pdf(uploads,
 @pytest.mark.parametrize(
     "name,data,sniffed",
     [
-        ("pixel.png", png_bytes(), "image/png"),
-        ("report.pdf", pdf_bytes(), "application/pdf"),
+        ("pixel.png", PNG, "image/png"),
+        ("report.pdf", PDF, "application/pdf"),
         ("notes.txt", "Wi-Fi down on floor 3 — since 9:00.\n".encode(), "text/plain"),
         ("export.csv", b"id,title\n1,VPN\n2,Printer\n", "text/csv"),
         ("event.json", json.dumps({"ticket": 1, "tags": ["vpn"]}).encode(), "application/json"),
-        ("steps.docx", docx_bytes(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("steps.docx", docx_bytes(), DOCX_TYPE),
     ],
 )
 def test_allowed_types_are_stored_under_the_key_with_the_sniffed_type(uploads, name, data, sniffed):
-    result = files.store_upload(upload(name, data, "text/html"), key=KEY)  # the client's claim is ignored
+    result = files.store_upload(uploaded_file(name, data, "text/html"), key=KEY)  # the client's claim is ignored
     assert result == files.StoredFile(
         name=name, size=len(data), content_type=sniffed, sha256=hashlib.sha256(data).hexdigest(), key=KEY
     )
@@ -183,11 +145,11 @@ def test_a_large_upload_spooled_to_disk_is_checked_and_stored(uploads):
 
 def test_allowed_types_can_be_narrowed_per_call_and_by_setting(uploads, settings):
     with pytest.raises(files.UnsupportedFileType):
-        files.check_upload(upload("pixel.png", png_bytes()), allowed_types={"application/pdf"})
+        files.check_upload(uploaded_file("pixel.png", PNG), allowed_types={"application/pdf"})
     settings.ATTACHMENT_ALLOWED_TYPES = ["text/plain"]
     with pytest.raises(files.UnsupportedFileType):
-        files.check_upload(upload("report.pdf", pdf_bytes()))
-    assert files.check_upload(upload("a.txt", b"plain words\n")).content_type == "text/plain"
+        files.check_upload(uploaded_file("report.pdf", PDF))
+    assert files.check_upload(uploaded_file("a.txt", b"plain words\n")).content_type == "text/plain"
 
 
 class RecordingStorage(InMemoryStorage):
@@ -204,7 +166,7 @@ def test_the_storage_is_given_the_sniffed_content_type_not_the_clients(settings)
     settings.STORAGES = {**settings.STORAGES, "attachments": {"BACKEND": f"{__name__}.RecordingStorage"}}
     settings.CLAMAV_URL = ""
     RecordingStorage.content_types = []
-    files.store_upload(upload("pixel.png", png_bytes(), "text/html"), key=KEY)
+    files.store_upload(uploaded_file("pixel.png", PNG, "text/html"), key=KEY)
     assert RecordingStorage.content_types == ["image/png"]
 
 
@@ -241,7 +203,7 @@ def test_display_name_is_at_most_255_characters_and_keeps_the_extension():
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "C:\\evil\\x.txt", "/etc/cron.d/job", "..\\..\\x.txt"])
 def test_a_path_in_the_file_name_never_reaches_storage(uploads, tmp_path, name):
-    result = files.store_upload(upload(name, b"root:x:0:0:root:/root:/bin/bash\n", "text/plain"), key=KEY)
+    result = files.store_upload(uploaded_file(name, b"root:x:0:0:root:/root:/bin/bash\n", "text/plain"), key=KEY)
     assert result.key == KEY
     assert result.name == files.display_name(name) and "/" not in result.name and "\\" not in result.name
     assert stored(uploads) == [KEY]
@@ -258,21 +220,21 @@ def test_keys_are_made_by_us_and_checked():
 def test_store_refuses_a_key_it_did_not_make(uploads):
     for key in ["../evil", "/etc/passwd", "tickets/../../x", "tickets//x", ""]:
         with pytest.raises(ValueError):
-            files.store_upload(upload("a.txt", b"hello\n"), key=key)
+            files.store_upload(uploaded_file("a.txt", b"hello\n"), key=key)
     assert stored(uploads) == []
 
 
 def test_a_taken_key_is_409_and_the_first_file_stays(uploads):
-    files.store_upload(upload("a.txt", b"first\n"), key=KEY)
+    files.store_upload(uploaded_file("a.txt", b"first\n"), key=KEY)
     with pytest.raises(Conflict) as caught:
-        files.store_upload(upload("b.txt", b"second\n"), key=KEY)
+        files.store_upload(uploaded_file("b.txt", b"second\n"), key=KEY)
     assert caught.value.code == "key_taken"
     assert stored(uploads) == [KEY]
     assert (uploads / KEY).read_bytes() == b"first\n"
 
 
 def test_open_and_delete(uploads):
-    files.store_upload(upload("a.txt", b"hello\n"), key=KEY)
+    files.store_upload(uploaded_file("a.txt", b"hello\n"), key=KEY)
     files.delete_stored(KEY)
     assert stored(uploads) == []
     files.delete_stored(KEY)  # already gone: fine
@@ -372,7 +334,7 @@ def test_clamd_found_is_422_and_nothing_is_stored(uploads, fake_clamd):
     clamd = fake_clamd()
     data = b"an innocent looking note\n" + MARKER + b"\n"
     with pytest.raises(files.MalwareDetected) as caught:
-        files.store_upload(upload("note.txt", data, "text/plain"), key=KEY)
+        files.store_upload(uploaded_file("note.txt", data, "text/plain"), key=KEY)
     assert caught.value.status == 422
     assert clamd.commands == [b"zINSTREAM\0"] and clamd.streams == [data]
     assert stored(uploads) == []
@@ -392,7 +354,7 @@ def test_clamd_ok_is_stored_and_the_stream_is_framed_in_chunks(uploads, fake_cla
 def test_clamd_that_does_not_scan_is_503_and_nothing_is_stored(uploads, fake_clamd, reply):
     fake_clamd(reply)
     with pytest.raises(files.ScannerUnavailable) as caught:
-        files.store_upload(upload("clean.txt", b"clean words\n", "text/plain"), key=KEY)
+        files.store_upload(uploaded_file("clean.txt", b"clean words\n", "text/plain"), key=KEY)
     assert (caught.value.status, caught.value.code) == (503, "scanner_unavailable")
     assert caught.value.headers["Retry-After"]
     assert stored(uploads) == []
@@ -403,14 +365,14 @@ def test_unreachable_clamd_fails_closed_with_503(uploads, settings, tmp_path, ur
     settings.CLAMAV_URL = url_of(tmp_path)
     settings.CLAMAV_TIMEOUT_SECONDS = 2
     with pytest.raises(files.ScannerUnavailable):
-        files.store_upload(upload("clean.txt", b"clean words\n", "text/plain"), key=KEY)
+        files.store_upload(uploaded_file("clean.txt", b"clean words\n", "text/plain"), key=KEY)
     assert stored(uploads) == []
 
 
 def test_eicar_is_refused_before_clamd_is_asked(uploads, fake_clamd):
     clamd = fake_clamd()
     with pytest.raises(files.MalwareDetected):
-        files.store_upload(upload("eicar.txt", EICAR), key=KEY)
+        files.store_upload(uploaded_file("eicar.txt", EICAR), key=KEY)
     assert clamd.streams == []
 
 
@@ -454,13 +416,13 @@ def test_a_real_clamd_with_its_own_signature(uploads, settings, tmp_path):
         settings.CLAMAV_URL = f"unix://{sock}"
 
         with pytest.raises(files.MalwareDetected):
-            files.store_upload(upload("sample.txt", infected, "text/plain"), key=KEY)
+            files.store_upload(uploaded_file("sample.txt", infected, "text/plain"), key=KEY)
         assert stored(uploads) == []
         assert files.clamd_scan([infected[:10], infected[10:]], url=settings.CLAMAV_URL, timeout=10).startswith(
             "Test.Sig"
         )
 
-        assert files.store_upload(upload("clean.txt", clean, "text/plain"), key=KEY).key == KEY
+        assert files.store_upload(uploaded_file("clean.txt", clean, "text/plain"), key=KEY).key == KEY
         assert stored(uploads) == [KEY]
     finally:
         clamd.terminate()
@@ -541,9 +503,10 @@ def test_file_errors_render_as_problem_details(error, status, code):
         assert response["Retry-After"] == "30"
 
 
-def settings_of(env_overrides: dict, code: str) -> subprocess.CompletedProcess:
+def settings_of(env_overrides: dict, code: str, var_dir: Path) -> subprocess.CompletedProcess:
+    """Run `code` after django.setup() with the production settings and its own VAR_DIR."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("ATTACHMENT", "CLAMAV"))}
-    env.update({"DEBUG": "true", "VAR_DIR": str(ROOT / "var"), "DJANGO_SETTINGS_MODULE": "helpdesk.settings.main"})
+    env.update({"DEBUG": "true", "VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "helpdesk.settings.main"})
     env.update(env_overrides)
     program = "import django; django.setup(); from django.conf import settings; " + code
     return subprocess.run(
@@ -551,17 +514,18 @@ def settings_of(env_overrides: dict, code: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_attachments_storage_is_files_under_var_dir_by_default():
+def test_the_attachments_storage_is_files_under_var_dir_by_default(tmp_path):
     result = settings_of(
         {},
         "from django.core.files.storage import storages; s = storages['attachments'];"
         "print(type(s).__name__, s.location, settings.ATTACHMENT_URL_TTL_SECONDS, repr(settings.CLAMAV_URL))",
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr[-800:]
-    assert result.stdout.split() == ["FileSystemStorage", str(ROOT / "var" / "uploads"), "300", "''"]
+    assert result.stdout.split() == ["FileSystemStorage", str(tmp_path.resolve() / "uploads"), "300", "''"]
 
 
-def test_the_attachments_storage_is_s3_when_a_bucket_is_set():
+def test_the_attachments_storage_is_s3_when_a_bucket_is_set(tmp_path):
     result = settings_of(
         {
             "ATTACHMENTS_S3_BUCKET": "helpdesk-attachments",
@@ -572,6 +536,7 @@ def test_the_attachments_storage_is_s3_when_a_bucket_is_set():
         },
         "from django.core.files.storage import storages; s = storages['attachments'];"
         "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.region_name, s.access_key, s.file_overwrite)",
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr[-800:]
     assert result.stdout.split() == [
@@ -596,8 +561,8 @@ def test_the_attachments_storage_is_s3_when_a_bucket_is_set():
         ({"ATTACHMENTS_S3_ENDPOINT_URL": "http://127.0.0.1:9000"}, "ATTACHMENTS_S3_BUCKET"),
     ],
 )
-def test_a_wrong_upload_setting_stops_start_up_naming_the_variable(overrides, named):
-    result = settings_of(overrides, "print('started')")
+def test_a_wrong_upload_setting_stops_start_up_naming_the_variable(overrides, named, tmp_path):
+    result = settings_of(overrides, "print('started')", tmp_path)
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert "ImproperlyConfigured" in last_line and named in last_line, result.stderr[-800:]

@@ -3,8 +3,9 @@
 import pytest
 from django.test import Client, override_settings
 
+from accounts.models import Role
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import bearer_client
+from tests.helpers import bearer_client, browser_for
 
 pytestmark = pytest.mark.django_db
 
@@ -39,9 +40,8 @@ def test_cors_answers_only_allowed_origins(api):
 
 
 def test_session_authenticated_writes_need_a_csrf_token(department):
-    admin = UserFactory(email="root@example.com", role=40)
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(admin)
+    admin = UserFactory(email="root@example.com", role=Role.ADMIN)
+    browser = browser_for(admin, enforce_csrf_checks=True)
     body = '{"name": "Security"}'
     refused = browser.post("/api/v1/departments/", body, content_type="application/json")
     assert refused.status_code == 403
@@ -52,7 +52,7 @@ def test_session_authenticated_writes_need_a_csrf_token(department):
 
 
 def test_admin_login_form_enforces_csrf(db):
-    UserFactory(email="root@example.com", role=40)
+    UserFactory(email="root@example.com", role=Role.ADMIN)
     browser = Client(enforce_csrf_checks=True)
     response = browser.post("/admin/login/", {"username": "root@example.com", "password": PASSWORD})
     assert response.status_code == 403

@@ -9,14 +9,15 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from helpdesk.settings.databases import database_settings
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k" * 20 + "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
-def start(env_overrides: dict) -> subprocess.CompletedProcess:
+def start(env_overrides: dict, var_dir: Path) -> subprocess.CompletedProcess:
+    """`manage.py check` with the production settings, this environment and its own VAR_DIR."""
     env = {key: value for key, value in os.environ.items() if key not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
-    env.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings.main", "VAR_DIR": str(ROOT / "var")}, **env_overrides)
+    env.update({"DJANGO_SETTINGS_MODULE": "helpdesk.settings.main", "VAR_DIR": str(var_dir)}, **env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
@@ -35,15 +36,15 @@ def start(env_overrides: dict) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "CORS_ALLOWED_ORIGINS": "*"}, "CORS_ALLOWED_ORIGINS"),
     ],
 )
-def test_a_wrong_value_stops_start_up_naming_the_variable(overrides, named):
-    result = start(overrides)
+def test_a_wrong_value_stops_start_up_naming_the_variable(overrides, named, tmp_path):
+    result = start(overrides, tmp_path)
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert "ImproperlyConfigured" in last_line and named in last_line, result.stderr[-800:]
 
 
 def test_good_production_values_start(tmp_path):
-    result = start({"DEBUG": "false", "SECRET_KEY": GOOD_KEY})
+    result = start({"DEBUG": "false", "SECRET_KEY": GOOD_KEY}, tmp_path)
     assert result.returncode == 0, result.stderr[-800:]
 
 
@@ -73,9 +74,9 @@ def test_database_url_selects_the_engine(tmp_path):
         database_settings("oracle://x", default_sqlite=tmp_path, conn_max_age=0)
 
 
-def test_mongodb_settings_use_object_id_auto_fields_and_own_migrations():
+def test_mongodb_settings_use_object_id_auto_fields_and_own_migrations(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update(DEBUG="true", DATABASE_URL="mongodb://127.0.0.1:27017/helpdesk", VAR_DIR=str(ROOT / "var"))
+    env.update(DEBUG="true", DATABASE_URL="mongodb://127.0.0.1:27017/helpdesk", VAR_DIR=str(tmp_path))
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='helpdesk.settings.main'; django.setup();"
         "from django.conf import settings; from django.apps import apps;"

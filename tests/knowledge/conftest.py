@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.files.storage import storages
 
 from knowledge import services
 from knowledge.models import Visibility
-
-
-@pytest.fixture(autouse=True)
-def _empty_kb_storage():
-    storage = storages["attachments"]
-    if storage.exists("kb"):
-        for owner in storage.listdir("kb")[0]:
-            for name in storage.listdir(f"kb/{owner}")[1]:
-                storage.delete(f"kb/{owner}/{name}")
-    yield
 
 
 @pytest.fixture

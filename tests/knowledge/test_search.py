@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from knowledge import services
 from knowledge.models import Article, Status, Visibility
+from tests.factories import ArticleFactory
 from tests.helpers import WHO, assert_problem, matrix
 from tests.knowledge.conftest import write
 
@@ -200,17 +201,14 @@ def test_search_costs_a_constant_number_of_queries(client_for, people):
         write(lead, title=f"Printer {n}", body="Only one of the words.")
     few = queries()
     Article.objects.bulk_create(
-        [
-            Article(
-                title=f"Printer note {n}",
-                slug=f"printer-note-{n}",
-                body="Printer toner and paper. " * (n % 5 + 1),
-                author=lead,
-                status=Status.PUBLISHED if n % 4 else Status.DRAFT,
-                visibility=Visibility.EVERYONE if n % 3 else Visibility.AGENTS,
-            )
-            for n in range(1200)
-        ]
+        ArticleFactory.build(
+            title=f"Printer note {n}",
+            body="Printer toner and paper. " * (n % 5 + 1),
+            author=lead,
+            status=Status.PUBLISHED if n % 4 else Status.DRAFT,
+            visibility=Visibility.EVERYONE if n % 3 else Visibility.AGENTS,
+        )
+        for n in range(1200)
     )
     # Sign-in, the count, the ranked page, the rows, the highlights (SQLite); PostgreSQL adds a
     # SET LOCAL per search query (and savepoints inside the test's transaction).

@@ -3,7 +3,7 @@ old versions, concurrent edits, and re-creating a version row a crash lost."""
 
 import pytest
 
-from helpdesk.api.errors import Conflict
+from helpdesk.errors import Conflict
 from knowledge import services
 from knowledge.models import Article, ArticleVersion, Visibility
 from tests.helpers import WHO, assert_problem, matrix
@@ -181,7 +181,7 @@ def test_kb_reindex_repairs_derived_rows(people, edited):
     assert list(ArticleTag.objects.filter(article=edited).values_list("tag", flat=True)) == ["new"]
     from knowledge import selectors
 
-    found = selectors.search_articles(user=people["employee"], q="forgotten password")
+    found = selectors.search_hits_for(user=people["employee"], q="forgotten password")
     assert [hit["article"]["id"] for hit in found[0:5]] == [edited.pk]  # the index was rebuilt
 
 

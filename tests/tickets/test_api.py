@@ -5,9 +5,8 @@ from django.test import override_settings
 
 from accounts.models import Role
 from audit.models import AuditEntry
-from helpdesk import events
 from tests.factories import UserFactory
-from tests.helpers import assert_problem, matrix
+from tests.helpers import assert_problem, captured_events, matrix
 from tickets import services
 from tickets.models import Status, Ticket
 
@@ -278,17 +277,9 @@ def test_rerouting_drops_the_old_assignee(client_for, people, ticket, other_depa
 
 
 def test_deleted_ticket_is_gone_for_everyone_and_audited(client_for, people, ticket):
-    seen = []
-
-    def handler(**payload):
-        seen.append(payload)
-
-    events.subscribe("ticket.deleted", handler)
-    try:
+    with captured_events("ticket.deleted") as seen:
         assert client_for("admin").delete(detail(ticket)).status_code == 204
-    finally:
-        events.unsubscribe("ticket.deleted", handler)
-    assert seen and seen[0]["actor"] == people["admin"]
+    assert [(event["ticket"].pk, event["actor"]) for event in seen] == [(ticket.pk, people["admin"])]
     for who in ("employee", "agent", "admin"):
         assert client_for(who).get(detail(ticket)).status_code == 404
         assert client_for(who).get(URL).json()["count"] == 0

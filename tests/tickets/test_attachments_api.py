@@ -1,17 +1,24 @@
 """/api/v1/tickets/{id}/attachments/: upload checks (EICAR, size, type, names) and signed, expiring downloads."""
 
-import io
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.files.storage import storages
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from helpdesk import events
-from tests.helpers import assert_problem, matrix
+from tests.helpers import (
+    DOCX_TYPE,
+    EICAR,
+    PDF,
+    PNG,
+    assert_problem,
+    captured_events,
+    docx_bytes,
+    matrix,
+    post_file,
+    stored_keys,
+)
 from tickets import services
 from tickets.models import Ticket
 
@@ -20,13 +27,6 @@ pytestmark = pytest.mark.django_db
 # anonymous, employee (the requester), agent_other, agent, lead, admin
 UPLOAD = [401, 201, 404, 201, 201, 201]
 LIST = [401, 200, 404, 200, 200, 200]
-
-# Built from halves so that this file itself is not the antivirus test signature.
-EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR" + b"-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002"
-    "0000050001e226059b0000000049454e44ae426082"
-)
 
 # The head of a Windows program: DOS stub, then a PE header for i386.
 WINDOWS_EXE = (
@@ -50,28 +50,9 @@ def url(ticket) -> str:
     return f"/api/v1/tickets/{ticket.pk}/attachments/"
 
 
-def upload(client, ticket, name="photo.png", content=PNG, content_type="image/png"):
-    return client.post(url(ticket), {"file": SimpleUploadedFile(name, content, content_type)}, format="multipart")
-
-
-def stored_keys() -> list[str]:
-    storage = storages["attachments"]
-    keys = []
-    for owner in storage.listdir("tickets")[0] if storage.exists("tickets") else []:
-        keys += [f"tickets/{owner}/{name}" for name in storage.listdir(f"tickets/{owner}")[1]]
-    return keys
-
-
-@pytest.fixture(autouse=True)
-def _empty_storage():
-    storage = storages["attachments"]
-    for key in stored_keys():
-        storage.delete(key)
-
-
 @pytest.mark.parametrize("who,expected", matrix(UPLOAD))
 def test_upload_matrix(client_for, ticket, who, expected):
-    response = upload(client_for(who), ticket)
+    response = post_file(client_for(who), url(ticket), "photo.png", PNG, "image/png")
     assert response.status_code == expected
     ticket.refresh_from_db()
     assert ticket.attachment_count == len(ticket.attachments) == (1 if expected == 201 else 0)
@@ -82,7 +63,7 @@ def test_upload_matrix(client_for, ticket, who, expected):
 
 @pytest.mark.parametrize("who,expected", matrix(LIST))
 def test_list_matrix(client_for, people, ticket, who, expected):
-    upload(client_for("employee"), ticket)
+    post_file(client_for("employee"), url(ticket), "photo.png", PNG, "image/png")
     response = client_for(who).get(url(ticket))
     assert response.status_code == expected
     if expected == 200:
@@ -91,7 +72,7 @@ def test_list_matrix(client_for, people, ticket, who, expected):
 
 
 def test_upload_then_download_without_a_token(client_for, ticket):
-    created = upload(client_for("employee"), ticket).json()
+    created = post_file(client_for("employee"), url(ticket), "photo.png", PNG, "image/png").json()
     shown = client_for("agent").get(f"/api/v1/tickets/{ticket.pk}/").json()["attachments"]
     assert [a["id"] for a in shown] == [created["id"]]
     response = APIClient().get(shown[0]["download_url"])
@@ -104,18 +85,18 @@ def test_upload_then_download_without_a_token(client_for, ticket):
 
 def test_eicar_is_refused_and_nothing_is_stored(client_for, ticket):
     for name, content_type in [("eicar.com", "application/octet-stream"), ("report.pdf", "application/pdf")]:
-        response = upload(client_for("employee"), ticket, name=name, content=EICAR, content_type=content_type)
+        response = post_file(client_for("employee"), url(ticket), name, EICAR, content_type)
         assert_problem(response, 422, "malware_detected")
     ticket.refresh_from_db()
     assert ticket.attachments == [] and ticket.attachment_count == 0
-    assert stored_keys() == []
+    assert stored_keys("tickets") == []
 
 
 def test_too_large_is_413(client_for, ticket, settings):
     settings.MAX_UPLOAD_BYTES = 2048
-    response = upload(client_for("employee"), ticket, name="log.txt", content=b"a" * 4096, content_type="text/plain")
+    response = post_file(client_for("employee"), url(ticket), "log.txt", b"a" * 4096, "text/plain")
     assert_problem(response, 413, "payload_too_large")
-    assert stored_keys() == []
+    assert stored_keys("tickets") == []
 
 
 @pytest.mark.parametrize(
@@ -127,14 +108,14 @@ def test_too_large_is_413(client_for, ticket, settings):
     ],
 )
 def test_types_off_the_allowlist_are_415_whatever_the_name(client_for, ticket, name, content):
-    response = upload(client_for("employee"), ticket, name=name, content=content, content_type="application/pdf")
+    response = post_file(client_for("employee"), url(ticket), name, content, "application/pdf")
     assert_problem(response, 415, "unsupported_media_type")
-    assert stored_keys() == []
+    assert stored_keys("tickets") == []
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "..\\..\\windows\\evil.txt", "/abs/path/notes.txt"])
 def test_a_path_in_the_file_name_never_reaches_storage(client_for, ticket, name):
-    response = upload(client_for("employee"), ticket, name=name, content=b"plain text\n", content_type="text/plain")
+    response = post_file(client_for("employee"), url(ticket), name, b"plain text\n", "text/plain")
     assert response.status_code == 201
     body = response.json()
     assert "/" not in body["name"] and "\\" not in body["name"] and ".." not in body["name"]
@@ -152,28 +133,20 @@ def test_missing_file_is_400(client_for, ticket):
 
 
 def test_upload_emits_attachment_added(client_for, ticket):
-    seen = []
-
-    def handler(**payload):
-        seen.append(payload)
-
-    events.subscribe("attachment.added", handler)
-    try:
-        created = upload(client_for("agent"), ticket).json()
-    finally:
-        events.unsubscribe("attachment.added", handler)
+    with captured_events("attachment.added") as seen:
+        created = post_file(client_for("agent"), url(ticket), "photo.png", PNG, "image/png").json()
     assert [event["attachment"]["id"] for event in seen] == [created["id"]]
 
 
 def test_download_link_expires(client_for, ticket):
-    link = upload(client_for("employee"), ticket).json()["download_url"]
+    link = post_file(client_for("employee"), url(ticket), "photo.png", PNG, "image/png").json()["download_url"]
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         assert_problem(APIClient().get(link), 410, "link_expired")
 
 
 @pytest.mark.parametrize("tamper", ["signature", "other_ticket", "no_signature"])
 def test_tampered_links_are_refused(client_for, people, department, ticket, tamper):
-    link = upload(client_for("employee"), ticket).json()["download_url"]
+    link = post_file(client_for("employee"), url(ticket), "photo.png", PNG, "image/png").json()["download_url"]
     if tamper == "signature":
         link = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
     elif tamper == "other_ticket":
@@ -185,7 +158,7 @@ def test_tampered_links_are_refused(client_for, people, department, ticket, tamp
 
 
 def test_link_of_a_deleted_ticket_is_dead(client_for, people, ticket):
-    link = upload(client_for("employee"), ticket).json()["download_url"]
+    link = post_file(client_for("employee"), url(ticket), "photo.png", PNG, "image/png").json()["download_url"]
     services.ticket_delete(actor=people["admin"], ticket=Ticket.objects.get(pk=ticket.pk))
     assert_problem(APIClient().get(link), 404)
 
@@ -193,19 +166,12 @@ def test_link_of_a_deleted_ticket_is_dead(client_for, people, ticket):
 def test_upload_is_rate_limited(client_for, ticket, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "upload_user": "1/m"}
     employee = client_for("employee")
-    assert upload(employee, ticket).status_code == 201
-    assert_problem(upload(employee, ticket), 429, "rate_limited")
+    assert post_file(employee, url(ticket), "photo.png", PNG, "image/png").status_code == 201
+    assert_problem(post_file(employee, url(ticket), "photo.png", PNG, "image/png"), 429, "rate_limited")
 
 
-def test_docx_and_pdf_pass(client_for, ticket):
-    docx = pytest.importorskip("docx")
-    document = docx.Document()
-    document.add_paragraph("Steps to reproduce")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    response = upload(client_for("employee"), ticket, name="steps.docx", content=buffer.getvalue())
-    assert response.json()["content_type"] == (
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    )
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    assert upload(client_for("employee"), ticket, name="x.bin", content=pdf).json()["content_type"] == "application/pdf"
+def test_docx_and_pdf_pass_whatever_they_are_called(client_for, ticket):
+    employee = client_for("employee")
+    response = post_file(employee, url(ticket), "steps.docx", docx_bytes("Steps to reproduce"))
+    assert response.json()["content_type"] == DOCX_TYPE
+    assert post_file(employee, url(ticket), "x.bin", PDF).json()["content_type"] == "application/pdf"

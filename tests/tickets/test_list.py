@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.factories import TicketFactory
 from tests.helpers import assert_problem
 from tickets import services
 from tickets.models import Priority, Status, Ticket
@@ -92,26 +93,22 @@ def test_bad_filter_values_are_400_problems(client_for, tickets, params):
 
 
 def test_pagination(client_for, people, department):
-    Ticket.objects.bulk_create(
-        Ticket(requester=people["employee"], department=department, title=f"T{n}", description="d") for n in range(30)
-    )
+    TicketFactory.create_batch(30, requester=people["employee"], department=department)
     body = client_for("agent").get(URL, {"page_size": 10, "page": 2}).json()
     assert body["count"] == 30 and len(body["results"]) == 10 and body["next"] and body["previous"]
     assert len(client_for("agent").get(URL, {"page_size": 500}).json()["results"]) == 30  # capped at 100
 
 
 def _make_tickets(people, department, count: int) -> None:
+    """`count` open tickets about a laptop, a third unassigned, each with an internal note."""
     Ticket.objects.bulk_create(
         (
-            Ticket(
+            TicketFactory.build(
                 requester=people["employee"],
                 department=department,
                 assignee=people["agent"] if n % 3 else None,
-                title=f"Ticket {n}",
                 description="Laptop will not boot after the update.",
-                public_text=f"Ticket {n}\nLaptop will not boot after the update.",
                 priority=Priority.values[n % 4],
-                priority_rank=n % 4,
                 status=Status.OPEN,
                 comments=[
                     {

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
-from helpdesk import events
-from helpdesk.api.errors import Conflict, Invalid, NotAllowed
+from helpdesk.errors import Conflict, Invalid, NotAllowed
 from tests.factories import UserFactory
+from tests.helpers import captured_events
 from tickets import selectors, services
 from tickets.models import Status, Ticket
 
@@ -47,17 +47,9 @@ def test_soft_deleted_tickets_are_hidden_from_everyone(people, ticket):
 
 
 def test_creation_publishes_ticket_created(people):
-    seen = []
-
-    def handler(**payload):
-        seen.append(payload)
-
-    events.subscribe("ticket.created", handler)
-    try:
+    with captured_events("ticket.created") as seen:
         created = services.ticket_create(requester=people["employee"], title="Printer", description="Jammed")
-    finally:
-        events.unsubscribe("ticket.created", handler)
-    assert seen[0]["ticket"].pk == created.pk
+    assert [(event["ticket"].pk, event["actor"]) for event in seen] == [(created.pk, people["employee"])]
     assert created.department is None and created.status == Status.NEW
 
 

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from helpdesk import events
+from tests.helpers import captured_events
 from tickets import services, sla
 from tickets.models import SlaPolicy, Status, Ticket
 
@@ -116,7 +116,7 @@ def test_state_once_answered_and_resolved(people, open_ticket):
 
 def _escalate(minutes: int) -> list[Ticket]:
     with at(minutes):
-        return services.escalate_due()
+        return services.tickets_escalate_due()
 
 
 def test_job_leaves_tickets_on_time_alone(open_ticket):
@@ -124,17 +124,9 @@ def test_job_leaves_tickets_on_time_alone(open_ticket):
 
 
 def test_job_escalates_inside_the_warning_window_once_with_the_reason(open_ticket):
-    seen = []
-
-    def handler(**payload):
-        seen.append(payload)
-
-    events.subscribe("ticket.escalated", handler)
-    try:
+    with captured_events("ticket.escalated") as seen:
         [escalated] = _escalate(40)
         assert _escalate(45) == []  # flagged once
-    finally:
-        events.unsubscribe("ticket.escalated", handler)
     assert escalated.escalated and escalated.escalated_at == T0 + timedelta(minutes=40)
     assert escalated.escalation_reason.startswith("SLA warning: first response due 2026-11-23 10:00 UTC")
     assert [event["ticket"].pk for event in seen] == [open_ticket.pk] and seen[0]["actor"] is None
@@ -177,3 +169,33 @@ def test_celery_task_runs_the_same_job(open_ticket, settings):
     assert settings.CELERY_BEAT_SCHEDULE["escalate-due-tickets"]["task"] == escalate_due.name
     with at(90):
         assert escalate_due.delay().get() == 1
+
+
+def test_next_due_in_python_and_in_the_database_agree_for_every_clock_state():
+    """The admin list sorts by sla.next_due_expression; sla.state reads sla.next_due: one rule, two forms."""
+    import itertools
+
+    from tests.factories import TicketFactory
+
+    early, late = T0 + timedelta(hours=1), T0 + timedelta(hours=8)
+    made = []
+    for status, paused, answered, first_due, resolution_due in itertools.product(
+        [Status.NEW, Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED],
+        [False, True],
+        [False, True],
+        [None, early, late + timedelta(hours=1)],
+        [None, late],
+    ):
+        made.append(
+            TicketFactory(
+                status=status,
+                sla_paused_at=T0 if paused else None,
+                first_responded_at=T0 if answered else None,
+                first_response_due_at=first_due,
+                resolution_due_at=resolution_due,
+            )
+        )
+    in_database = dict(Ticket.objects.annotate(due=sla.next_due_expression()).values_list("pk", "due"))
+    for ticket in made:
+        assert in_database[ticket.pk] == sla.next_due(ticket), (ticket.status, ticket.__dict__)
+    assert {sla.next_due(ticket) for ticket in made} == {None, early, late, late + timedelta(hours=1)}

@@ -9,10 +9,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Department
-from helpdesk.api.serializers import DepartmentBriefOut, PersonOut, StrictSerializer
+from helpdesk.api.serializers import AttachmentOut, DepartmentBriefOut, PersonOut, StrictSerializer
+from helpdesk.tags import MAX_TAG_LENGTH, MAX_TAGS
 from tickets import policies, schemas, selectors, sla
 from tickets.models import Priority, Status, Ticket
-from tickets.services import MAX_TAGS
 
 
 class TicketListOut(serializers.ModelSerializer):
@@ -135,17 +135,6 @@ class CommentOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class AttachmentOut(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField(help_text="The uploader's file name, for display only.")
-    size = serializers.IntegerField(help_text="Bytes.")
-    content_type = serializers.CharField(help_text="Sniffed from the bytes, not taken from the client.")
-    uploaded_by = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    download_url = serializers.CharField(help_text="Signed; works without a token until it expires.")
-    download_url_expires_at = serializers.DateTimeField()
-
-
 class ActionsOut(serializers.Serializer):
     transitions = serializers.ListField(child=serializers.CharField(), help_text="Statuses you may move it to.")
     editable = serializers.ListField(child=serializers.CharField(), help_text="Fields you may PATCH.")
@@ -210,7 +199,7 @@ class TicketOut(TicketListOut):
 
 class TagsField(serializers.ListField):
     def __init__(self, **kwargs):
-        super().__init__(child=serializers.CharField(max_length=50), max_length=MAX_TAGS, **kwargs)
+        super().__init__(child=serializers.CharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS, **kwargs)
 
 
 class TicketIn(StrictSerializer):

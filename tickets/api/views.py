@@ -3,23 +3,20 @@ from tickets.services (which ask tickets.policies)."""
 
 from __future__ import annotations
 
-from django.http import FileResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.models import User
-from helpdesk import files
 from helpdesk.api import ratelimits
-from helpdesk.api.errors import Invalid, NotFound
+from helpdesk.api.downloads import signed_download_view
 from helpdesk.api.pagination import CachedCountPagination
 from helpdesk.api.schema import errors
+from helpdesk.api.serializers import AttachmentOut
 from tickets import selectors, services, sla
 from tickets.api import examples
 from tickets.api.filters import TicketFilter
@@ -27,7 +24,6 @@ from tickets.api.serializers import (
     LIST_COLUMNS,
     AssignIn,
     AttachmentIn,
-    AttachmentOut,
     CommentIn,
     CommentOut,
     EscalateIn,
@@ -137,7 +133,7 @@ class TicketViewSet(
         return Response(TicketOut(ticket, context=self.get_serializer_context()).data, status=status_code)
 
     def create(self, request, *args, **kwargs):
-        ratelimits.consume(request._request, scope="ticket_create_user", key="user")
+        ratelimits.consume(request, scope="ticket_create_user", key="user")
         data = TicketIn.validated(request.data)
         ticket = services.ticket_create(requester=request.user, **data)
         ticket.refresh_from_db()  # routing may have placed it already (jobs run in-process without a broker)
@@ -184,19 +180,9 @@ class TicketViewSet(
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         data = AssignIn.validated(request.data)
-        ticket = self.get_object()
-        assignee = self._assignee(data["assignee"])
-        return self._ticket_response(services.ticket_assign(actor=request.user, ticket=ticket, assignee=assignee))
-
-    def _assignee(self, value: str | None) -> User | None:
-        if value is None:
-            return None
-        if value == "me":
-            return self.request.user
-        assignee = User.objects.filter(pk=value).first()
-        if assignee is None:
-            raise Invalid("No such user.", errors={"assignee": ["No such user."]})
-        return assignee
+        assignee_id = request.user.pk if data["assignee"] == "me" else data["assignee"]
+        ticket = services.ticket_assign_by_id(actor=request.user, ticket=self.get_object(), assignee_id=assignee_id)
+        return self._ticket_response(ticket)
 
     @extend_schema(
         tags=TAGS,
@@ -267,7 +253,7 @@ class TicketViewSet(
     )
     @attachments.mapping.post
     def upload(self, request, pk=None):
-        ratelimits.consume(request._request, scope="upload_user", key="user")
+        ratelimits.consume(request, scope="upload_user", key="user")
         data = AttachmentIn.validated(request.data)
         ticket = self.get_object()
         attachment = services.attachment_add(actor=request.user, ticket=ticket, uploaded=data["file"])
@@ -277,32 +263,9 @@ class TicketViewSet(
         return Response(AttachmentOut(shown).data, status=status.HTTP_201_CREATED)
 
 
-class AttachmentDownloadView(APIView):
-    """The signed link is the credential: no bearer token needed, so a browser can follow it."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        tags=TAGS,
-        summary="Download an attachment through its signed link",
-        parameters=[OpenApiParameter("signature", str, required=True, description="From `download_url`.")],
-        responses={(200, "application/octet-stream"): bytes, **errors(410)},
-    )
-    def get(self, request, pk: str, attachment_id: str):
-        grant = files.read_download(request.query_params.get("signature", ""))
-        if (grant.owner_id, grant.attachment_id) != (pk, attachment_id):
-            raise NotFound("No such attachment.")
-        ticket = Ticket.objects.filter(pk=pk, deleted_at__isnull=True).only("id", "attachments").first()
-        if ticket is None:
-            raise NotFound("No such attachment.")
-        attachment = selectors.attachment_for(ticket=ticket, attachment_id=attachment_id)
-        response = FileResponse(
-            files.open_stored(attachment["storage_key"]),
-            as_attachment=True,
-            filename=attachment["name"],
-            content_type=attachment["content_type"],
-        )
-        response["Cache-Control"] = "private, no-store"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
+AttachmentDownloadView = signed_download_view(
+    kind=selectors.DOWNLOAD_KIND,
+    find=lambda pk, attachment_id: selectors.attachment_for_download(ticket_id=pk, attachment_id=attachment_id),
+    tag=TAGS[0],
+    summary="Download an attachment through its signed link",
+)

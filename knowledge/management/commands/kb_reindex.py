@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         quiet = options.get("verbosity", 1) < 1
-        report = services.rebuild_derived(
+        report = services.articles_rebuild_derived(
             progress=lambda items: tqdm(items, desc="Articles", unit="article", disable=quiet)
         )
         self.stdout.write(

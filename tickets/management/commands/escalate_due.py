@@ -18,7 +18,7 @@ class Command(BaseCommand):
         def progress(tickets):
             return tqdm(tickets, desc="Checking due tickets", unit="ticket", disable=quiet, file=self.stderr)
 
-        escalated = services.escalate_due(progress=progress)
+        escalated = services.tickets_escalate_due(progress=progress)
         for ticket in escalated:
             self.stdout.write(f"{ticket.pk}  {ticket.escalation_reason}  {ticket.title}")
         self.stdout.write(self.style.SUCCESS(f"Escalated {len(escalated)} ticket(s)."))

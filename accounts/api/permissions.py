@@ -1,4 +1,4 @@
-"""DRF permission classes that ask the policies (never compare roles in a view)."""
+"""DRF permission classes of the users and departments API: they ask accounts.policies."""
 
 from __future__ import annotations
 
