@@ -74,7 +74,7 @@ class UserAdmin(DjangoUserAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        if not policies.can_admin_save_user(request.user, obj):
+        if not policies.can_admin_change_user(request.user, obj):
             raise PermissionDenied("You may not give this user that role or department.")
         super().save_model(request, obj, form, change)
 

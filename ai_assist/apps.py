@@ -6,6 +6,9 @@ class AiAssistConfig(AppConfig):
 
     name = "ai_assist"
     verbose_name = "AI assist"
+    # Django admin for leads (accounts.policies collects every app's): the suggestions about their
+    # department's tickets, read-only (ai_assist.admin narrows to them).
+    lead_admin_permissions = frozenset({"ai_assist.view_suggestion"})
 
     def ready(self) -> None:
         from ai_assist import subscribers

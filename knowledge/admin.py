@@ -11,7 +11,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
-from helpdesk.api.errors import DomainError
+from helpdesk.admin import TagsField, apply_each
+from helpdesk.errors import DomainError
 from knowledge import policies, services
 from knowledge.models import Article, ArticleVersion, Category, Visibility
 
@@ -25,7 +26,7 @@ class RevertActionForm(ActionForm):
 
 
 class ArticleForm(forms.ModelForm):
-    tags = forms.CharField(required=False, help_text="Comma-separated.")
+    tags = TagsField()
     change_note = forms.CharField(required=False, max_length=500, help_text="Why; shown in the history.")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -37,12 +38,8 @@ class ArticleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["slug"].required = False
         if self.instance.pk:
-            self.initial["tags"] = ", ".join(self.instance.tags)
             self.initial["version"] = self.instance.version
             self.initial["change_note"] = ""
-
-    def clean_tags(self) -> list[str]:
-        return services.clean_tags(tag for tag in self.cleaned_data["tags"].split(",") if tag.strip())
 
     def validate_unique(self):
         pass  # the services decide about slugs (and say so as a message)
@@ -139,16 +136,7 @@ class ArticleAdmin(admin.ModelAdmin):
     # --- bulk actions -----------------------------------------------------------------------
 
     def _each(self, request, queryset, verb: str, change) -> None:
-        done, refused = 0, []
-        for article in queryset.select_related("category"):
-            try:
-                change(article)
-                done += 1
-            except DomainError as error:
-                refused.append(f"{article.title}: {error.detail}")
-        self.message_user(request, f"{verb} {done} article(s).", messages.SUCCESS if done else messages.WARNING)
-        for reason in refused[:10]:
-            self.message_user(request, f"Skipped {reason}", messages.WARNING)
+        apply_each(self, request, queryset.select_related("category"), verb=verb, noun="article", change=change)
 
     @admin.action(description="Publish")
     def publish(self, request, queryset):

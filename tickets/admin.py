@@ -2,7 +2,9 @@
 
 Leads see the tickets of their department (and triage) through the same policy as the API;
 admins see all, deleted ones too, and restore them. Every change goes through tickets.services,
-so the admin obeys the rules, keeps `version` honest and emits the same events.
+so the admin obeys the rules, keeps `version` honest and emits the same events: edits, bulk
+actions, and replies or internal notes written on the ticket page. The choices offered (assignees,
+departments) are the ones the user may pick; the services check again on save.
 """
 
 from __future__ import annotations
@@ -12,18 +14,57 @@ from contextvars import ContextVar
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import Q
+from django.contrib.admin.utils import quote, unquote
+from django.db.models import F, Q, QuerySet
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from accounts.models import Department, Role, User
-from helpdesk.api.errors import DomainError
+from accounts.selectors import agents_of
+from helpdesk.admin import TagsField, apply_each, short_text
+from helpdesk.errors import DomainError
 from tickets import policies, selectors, services, sla
 from tickets.models import ACTIVE_STATUSES, Priority, SlaPolicy, Status, Ticket
 
 _viewer: ContextVar[User] = ContextVar("ticket_admin_viewer")
 
 EDITABLE = ("title", "description", "priority", "category", "tags", "department")
+TITLE_CHARS = 60  # the list's title column: longer titles are cut (the full one is the tooltip)
+
+
+def departments_in_reach(user: User) -> QuerySet[Department]:
+    """The departments whose tickets the user works and may route to: their own; admins every one."""
+    departments = Department.objects.all()
+    return departments if user.role >= Role.ADMIN else departments.filter(pk__in=user.department_ids())
+
+
+def assignable_agents(user: User, ticket: Ticket | None = None) -> QuerySet[User]:
+    """Whom the user may pick as assignee: on the list, the agents of the departments in reach;
+    on a ticket, those of its department if the user assigns there, or of the departments the user
+    may route it to (triage). The current assignee stays selectable, so an unchanged form is valid."""
+    if ticket is None:
+        return agents_of(department_ids=departments_in_reach(user).values_list("pk", flat=True))
+    departments: set[str] = set()
+    if ticket.department_id and policies.can_assign_others(user, ticket):
+        departments.add(ticket.department_id)
+    if policies.can_route(user, ticket):
+        departments.update(departments_in_reach(user).values_list("pk", flat=True))
+    agents = agents_of(department_ids=sorted(departments))
+    return agents | User.objects.filter(pk=ticket.assignee_id) if ticket.assignee_id else agents
+
+
+def _person(user: User | None) -> str:
+    """A name that fits a list column; the email address as its tooltip."""
+    if user is None:
+        return "—"
+    return short_text(user.get_full_name(), chars=40, tooltip=user.email, css_class="person")
+
+
+def _stamp(at) -> str:
+    return timezone.localtime(at).strftime("%d %b %H:%M")
 
 
 class SlaStateFilter(admin.SimpleListFilter):
@@ -75,11 +116,39 @@ class DeletedFilter(admin.SimpleListFilter):
             yield choice
 
 
+class DepartmentFilter(admin.RelatedFieldListFilter):
+    """Only the departments in the user's reach (a lead: their own), and triage."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = "Triage (none yet)"
+
+    def field_choices(self, field, request, model_admin):
+        return [(department.pk, str(department)) for department in departments_in_reach(request.user)]
+
+
 class AssignActionForm(ActionForm):
+    """The list's action bar; the assignee choices are the agents the viewer may assign to."""
+
     assignee = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_active=True, role__in=[Role.AGENT, Role.LEAD]).order_by("email"),
-        required=False,
-        help_text="For “Assign to the chosen agent”.",
+        queryset=User.objects.none(), required=False, help_text="For “Assign to the chosen agent”."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        viewer = _viewer.get(None)
+        if viewer is not None:
+            self.fields["assignee"].queryset = assignable_agents(viewer)
+
+
+class CommentForm(forms.Form):
+    """A public reply or an internal note, written on the ticket page (tickets.services decides)."""
+
+    body = forms.CharField(
+        label="Text", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80})
+    )
+    internal = forms.BooleanField(
+        label="Internal note", required=False, help_text="Staff only: the requester never sees internal notes."
     )
 
 
@@ -87,11 +156,20 @@ class TicketForm(forms.ModelForm):
     """Checks a change against the policies before the services make it (they check again)."""
 
     status = forms.ChoiceField(choices=Status.choices)
-    tags = forms.JSONField(required=False)
+    tags = TagsField()
 
     class Meta:
         model = Ticket
         fields = (*EDITABLE, "status", "assignee")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        ticket, actor = self.instance, self.actor
+        self.fields["assignee"].queryset = assignable_agents(actor, ticket)
+        # Its current department stays selectable (a lead may see one they cannot route to).
+        departments = self.fields["department"].queryset
+        if ticket.department_id:
+            self.fields["department"].queryset = departments | Department.objects.filter(pk=ticket.department_id)
 
     def clean(self):
         data = super().clean()
@@ -110,21 +188,22 @@ class TicketAdmin(admin.ModelAdmin):
     action_form = AssignActionForm
     actions = ["assign_to_chosen", "close", "soft_delete", "restore"]
     list_display = (
-        "title",
+        "short_title",
         "status",
         "priority",
         "department",
-        "assignee",
-        "requester",
+        "assignee_name",
+        "requester_name",
         "sla_state",
-        "escalated",
-        "created_at",
+        "next_due",
+        "opened",
     )
-    list_filter = (DeletedFilter, "status", "priority", SlaStateFilter, "escalated", "department")
+    list_filter = (DeletedFilter, "status", "priority", SlaStateFilter, "escalated", ("department", DepartmentFilter))
     list_select_related = ("department", "assignee", "requester")
     search_fields = ("title", "public_text", "requester__email")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
+    empty_value_display = "—"
     readonly_fields = (
         "requester",
         "sla_state",
@@ -183,7 +262,7 @@ class TicketAdmin(admin.ModelAdmin):
     # --- what a lead sees and may do --------------------------------------------------------
 
     def get_queryset(self, request):
-        tickets = super().get_queryset(request)
+        tickets = super().get_queryset(request).annotate(next_due_at=sla.next_due_expression())
         if policies.can_delete(request.user):
             return tickets  # admins: deleted ones too (DeletedFilter hides them by default)
         return tickets.filter(policies.visible_tickets(request.user))
@@ -211,12 +290,8 @@ class TicketAdmin(admin.ModelAdmin):
         return form
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "assignee":
-            kwargs["queryset"] = User.objects.filter(is_active=True, role__in=[Role.AGENT, Role.LEAD])
-            if not policies.can_delete(request.user):
-                kwargs["queryset"] = kwargs["queryset"].filter(department_id=request.user.department_id)
-        if db_field.name == "department" and not policies.can_delete(request.user):
-            kwargs["queryset"] = Department.objects.filter(pk__in=request.user.department_ids())
+        if db_field.name == "department":
+            kwargs["queryset"] = departments_in_reach(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -239,9 +314,36 @@ class TicketAdmin(admin.ModelAdmin):
 
     # --- shown fields -----------------------------------------------------------------------
 
+    @admin.display(description="Title", ordering="title")
+    def short_title(self, ticket: Ticket) -> str:
+        return short_text(ticket.title, chars=TITLE_CHARS)
+
+    @admin.display(description="Assignee", ordering="assignee__email")
+    def assignee_name(self, ticket: Ticket) -> str:
+        return _person(ticket.assignee)
+
+    @admin.display(description="Requester", ordering="requester__email")
+    def requester_name(self, ticket: Ticket) -> str:
+        return _person(ticket.requester)
+
+    @admin.display(description="Opened", ordering="created_at")
+    def opened(self, ticket: Ticket) -> str:
+        return _stamp(ticket.created_at)
+
     @admin.display(description="SLA")
     def sla_state(self, ticket: Ticket) -> str:
-        return sla.state(ticket)
+        state = sla.state(ticket)
+        return f"{state}, escalated" if ticket.escalated else state
+
+    @admin.display(description="Next due", ordering=F("next_due_at").asc(nulls_last=True))
+    def next_due(self, ticket: Ticket) -> str:
+        due = getattr(ticket, "next_due_at", None)
+        if due is None:
+            return "—"
+        stamp = _stamp(due)
+        if due <= timezone.now():
+            return format_html('<span class="overdue" title="Overdue">{} ⚠</span>', stamp)
+        return stamp
 
     @admin.display(description="Comments (internal notes marked)")
     def conversation(self, ticket: Ticket) -> str:
@@ -275,6 +377,13 @@ class TicketAdmin(admin.ModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        ticket = self.get_object(request, unquote(object_id))
+        if ticket is not None and self.has_change_permission(request, ticket):
+            extra_context = {
+                **(extra_context or {}),
+                "comment_form": CommentForm(),
+                "comment_url": reverse("admin:tickets_ticket_comment", args=[quote(ticket.pk)]),
+            }
         token = _viewer.set(request.user)  # the read-only displays show what this viewer may see
         try:
             response = super().change_view(request, object_id, form_url, extra_context)
@@ -282,19 +391,49 @@ class TicketAdmin(admin.ModelAdmin):
         finally:
             _viewer.reset(token)
 
+    def changelist_view(self, request, extra_context=None):
+        token = _viewer.set(request.user)  # the action form offers the agents this viewer may assign to
+        try:
+            response = super().changelist_view(request, extra_context)
+            return response.render() if hasattr(response, "render") else response
+        finally:
+            _viewer.reset(token)
+
+    # --- replies and internal notes ---------------------------------------------------------
+
+    def get_urls(self):
+        comment = self.admin_site.admin_view(require_POST(self.comment_view))
+        return [path("<path:object_id>/comment/", comment, name="tickets_ticket_comment"), *super().get_urls()]
+
+    def comment_view(self, request, object_id):
+        """Add a public reply or an internal note through tickets.services.comment_add."""
+        ticket = self.get_object(request, unquote(object_id))
+        if ticket is None or not self.has_view_permission(request, ticket):
+            raise Http404("No such ticket.")
+        form = CommentForm(request.POST)
+        form.is_valid()  # both fields are optional: the service says what is wrong with the text
+        internal = bool(form.cleaned_data.get("internal"))
+        try:
+            services.comment_add(
+                actor=request.user, ticket=ticket, body=form.cleaned_data.get("body", ""), internal=internal
+            )
+        except DomainError as error:
+            self.message_user(request, f"Not added: {error.detail}", messages.ERROR)
+        else:
+            added = "Internal note added." if internal else "Public reply added: the requester sees it."
+            self.message_user(request, added, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:tickets_ticket_change", args=[quote(ticket.pk)]))
+
     # --- bulk actions -----------------------------------------------------------------------
 
     def _each(self, request, queryset, verb: str, change) -> None:
-        done, refused = 0, []
-        for ticket in queryset:
-            try:
-                change(ticket)
-                done += 1
-            except DomainError as error:
-                refused.append(f"{ticket.title}: {error.detail}")
-        self.message_user(request, f"{verb} {done} ticket(s).", messages.SUCCESS if done else messages.WARNING)
-        for reason in refused[:10]:
-            self.message_user(request, f"Skipped {reason}", messages.WARNING)
+        apply_each(self, request, queryset, verb=verb, noun="ticket", change=change)
+
+    def response_action(self, request, queryset):
+        if "assignee" in AssignActionForm(request.POST, auto_id=None).errors:
+            self.message_user(request, "Choose one of the agents offered in the “Assignee” box.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     @admin.action(description="Assign to the chosen agent")
     def assign_to_chosen(self, request, queryset):

@@ -2,20 +2,14 @@
 version, stale forms refused), publish/archive/revert actions, filters, and who gets in."""
 
 import pytest
-from django.test import Client
 
 from knowledge import services
 from knowledge.models import Article, ArticleVersion, Category, Status, Visibility
+from tests.helpers import browser_for
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/admin/knowledge/article/"
-
-
-def browser_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def change_url(article) -> str:
@@ -144,3 +138,26 @@ def test_categories_in_admin_keep_one_level(people, categories):
     )
     assert response.status_code == 302
     assert Category.objects.get(name="Wi-Fi").parent == categories["network"]
+
+
+def test_tags_are_edited_as_comma_separated_text(people, kb):
+    article = kb["public"]
+    lead = browser_for(people["lead"])
+    assert 'name="tags" value="vpn, remote"' in lead.get(change_url(article)).content.decode()
+    response = lead.post(change_url(article), form_data(article, tags=" VPN, Remote  Access ,vpn,"))
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.tags == ["vpn", "remote access"]
+    response = lead.post(change_url(article), form_data(article, tags="x" * 51))
+    assert response.status_code == 200 and "too long" in response.content.decode()  # a form error, not a 500
+    article.refresh_from_db()
+    assert article.tags == ["vpn", "remote access"]
+
+
+def test_bulk_actions_report_what_the_services_refused(people, kb):
+    response = browser_for(people["lead"]).post(
+        LIST, {"action": "revert", "_selected_action": [kb["public"].pk], "version": ""}, follow=True
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Reverted 0 article(s)." in page and "Skipped Connect to the VPN: It has only one version." in page
