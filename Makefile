@@ -7,7 +7,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format check migrations-check mongo-migrations schema bench-auth bench-tickets bench-kb ai-cv bench-ai-route constraints clean
+.PHONY: install run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema bench-auth bench-tickets bench-kb ai-cv bench-ai-route constraints clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
@@ -39,6 +39,22 @@ lint:
 format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Structural checks, configured in pyproject.toml (docs/decisions/0013-module-boundaries.md).
+checks: contracts deadcode typecheck
+
+# Import contracts: which app may import which (the dependency direction of ARCHITECTURE.md).
+contracts:
+	$(BIN)/lint-imports --no-cache
+
+# Dead code: names the product defines and never uses (framework hooks are ignored by pattern).
+deadcode:
+	$(BIN)/vulture
+
+# Types: services, selectors and policies of every app, and the helpdesk package. The Django
+# plugin loads the test settings; their scratch folder is made here and removed afterwards.
+typecheck:
+	@scratch=$$(mktemp -d); HELPDESK_TEST_VAR_DIR=$$scratch $(BIN)/mypy; status=$$?; rm -rf "$$scratch"; exit $$status
 
 migrations-check:
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
