@@ -1,26 +1,30 @@
-"""Request id and body size limit: the first things every request meets."""
+"""Request id, NUL characters and body size limit: the first things every request meets."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 
 from django.conf import settings
+from django.http import HttpResponseNotFound
 from django.utils.deprecation import MiddlewareMixin
 
 from helpdesk.api.errors import problem_response
-from helpdesk.log import current_request_id
+from helpdesk.log import current_client_ip, current_request_id
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware(MiddlewareMixin):
-    """Give each request an id (a proxy's X-Request-ID if it looks safe), for logs and errors."""
+    """Give each request an id (a proxy's X-Request-ID if it looks safe), for logs and errors; note
+    it and the client's address for the domain events the request causes (the audit log's)."""
 
     def process_request(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         current_request_id.set(request.request_id)
+        current_client_ip.set(client_ip(request))
 
     def process_response(self, request, response):
         if getattr(request, "request_id", None):
@@ -28,11 +32,22 @@ class RequestIdMiddleware(MiddlewareMixin):
         return response
 
 
+def client_ip(request) -> str | None:
+    """The client's address where the rate limits look for it (CLIENT_IP_HEADER behind a proxy)."""
+    value = (request.META.get(settings.RATELIMIT_IP_META_KEY) or "").split(",")[0].strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
 class RequestBodyLimitMiddleware(MiddlewareMixin):
-    """Refuse a body larger than the limit with 413 before anything reads it.
+    """Refuse a declared Content-Length over the limit with 413 before a view reads the body.
 
     DRF's JSON parser reads the stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE alone
-    would not stop a large JSON body. Multipart uploads get their own, larger limit.
+    would not stop a large JSON body. Multipart uploads get their own, larger limit. Under ASGI
+    the body has already arrived by now: helpdesk/asgi_limits.py refuses it while it arrives
+    (chunked bodies too); this one covers WSGI and the test client.
     """
 
     def process_request(self, request):
@@ -50,5 +65,26 @@ class RequestBodyLimitMiddleware(MiddlewareMixin):
                 status=413,
                 code="payload_too_large",
                 detail=f"The request body is {length} bytes; the limit is {limit} bytes.",
+            )
+        return None
+
+
+class RejectNulMiddleware(MiddlewareMixin):
+    """No id and no query parameter can hold a NUL character, and PostgreSQL refuses one in a
+    query (the driver raises, which would be a 500). A path with one names nothing: 404. A query
+    string with one: 400. Body fields are checked by helpdesk.api.serializers.StrictSerializer."""
+
+    def process_request(self, request):
+        if "\x00" in request.path:
+            if request.path.startswith("/api/"):
+                return problem_response(request, status=404, code="not_found", detail="No such resource.")
+            return HttpResponseNotFound("Not found.", content_type="text/plain; charset=utf-8")
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            return problem_response(
+                request,
+                status=400,
+                code="invalid_query",
+                detail="The query string contains a NUL character (%00), which no parameter accepts.",
             )
         return None

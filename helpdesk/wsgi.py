@@ -4,5 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from helpdesk.startup import configured
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.main")
-application = get_wsgi_application()
+application = configured(get_wsgi_application)

@@ -10,7 +10,14 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -116,9 +123,14 @@ def problem_exception_handler(exc: Exception, context: dict) -> JsonResponse:
             code="payload_too_large",
             detail="The request body is larger than this endpoint accepts.",
         )
+    if isinstance(exc, SuspiciousOperation):
+        return bad_request_problem(django_request, exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable_problem(django_request, exc)
     if isinstance(exc, (Http404, PermissionDenied, drf.APIException)):
         response = drf_exception_handler(exc, context)  # sets WWW-Authenticate, Retry-After
-        assert response is not None  # DRF answers all three kinds
+        if response is None:  # DRF answers all three kinds; should it not, a 500 that says nothing
+            return server_error_problem(django_request, exc)
         if isinstance(exc, Http404):
             exc = drf.NotFound()
         elif isinstance(exc, PermissionDenied):
@@ -160,4 +172,43 @@ def server_error_problem(request: HttpRequest | None, exc: BaseException | None 
         status=500,
         code="server_error",
         detail=f"Something went wrong on our side. Quote request id {request_id} when reporting it.",
+    )
+
+
+def bad_request_problem(request: HttpRequest | None, exc: SuspiciousOperation) -> JsonResponse:
+    """Django's own refusals of a request (too many fields or files, a broken header): 400.
+    Logged as Django logs them, under django.security, without the request's content."""
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").warning(
+        "%s on %s", exc.__class__.__name__, getattr(request, "path", "?")
+    )
+    if isinstance(exc, TooManyFieldsSent):
+        code, detail = "too_many_fields", "The request has more query or form fields than the server accepts."
+    elif isinstance(exc, TooManyFilesSent):
+        code, detail = "too_many_files", "The request has more files than the server accepts."
+    else:
+        code, detail = "bad_request", "The request is malformed."
+    return problem_response(request, status=400, code=code, detail=detail)
+
+
+# Clients may retry after this many seconds; the database is usually back within that.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable_problem(request: HttpRequest | None, exc: BaseException) -> JsonResponse:
+    """The database cannot be reached (or dropped the connection): 503, never a 500.
+    The log line names the error's class and message (drivers put no password there)."""
+    logger.error(
+        "Database unavailable on %s (request_id=%s): %s: %s",
+        getattr(request, "path", "?"),
+        getattr(request, "request_id", None),
+        exc.__class__.__name__,
+        str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+    )
+    return problem_response(
+        request,
+        status=503,
+        code="database_unavailable",
+        title="Service Unavailable",
+        detail="The database cannot be reached right now; try again shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )

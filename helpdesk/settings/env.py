@@ -2,12 +2,17 @@
 
 Every getter names the variable in its error, so a wrong value stops start-up with a message
 that says what to fix. Values come from the process environment first, then from `.env`.
+An error never repeats the value it refused: a variable set to the wrong thing may hold a
+password or a key (a DATABASE_URL with its password, a token pasted into the wrong line).
+helpdesk.startup prints the message alone, on one line.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -44,7 +49,7 @@ def boolean(name: str, default: bool) -> bool:
         return True
     if value.lower() in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    raise ImproperlyConfigured(f"{name} must be true or false (also accepted: 1/0, yes/no, on/off).")
 
 
 def integer(name: str, default: int, *, minimum: int = 0) -> int:
@@ -54,9 +59,9 @@ def integer(name: str, default: int, *, minimum: int = 0) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be a whole number (digits only), e.g. {default}.") from None
     if number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
     return number
 
 
@@ -72,14 +77,26 @@ def rate(name: str, default: str) -> str:
     value = string(name, default)
     count, _, period = value.partition("/")
     if not count.isdigit() or not period or period[0] not in "smhd":
-        raise ImproperlyConfigured(f"{name} must look like 5/m, 100/h or 1000/d, not {value!r}.")
+        raise ImproperlyConfigured(f"{name} must look like 5/m, 100/h or 1000/d (a count, a slash, s/m/h/d).")
     return value
+
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{0,15}$")
 
 
 def url(name: str, schemes: tuple[str, ...]) -> str:
     """An optional URL whose scheme must be one of `schemes`; empty when unset."""
     value = string(name)
-    if value and value.split("://", 1)[0] not in schemes:
-        allowed = ", ".join(f"{scheme}://" for scheme in schemes)
-        raise ImproperlyConfigured(f"{name} must start with one of {allowed}; got {value!r}.")
+    if not value:
+        return value
+    scheme, separator, _ = value.partition("://")
+    if scheme not in schemes:
+        allowed = ", ".join(f"{option}://" for option in schemes)
+        # Only a scheme-shaped prefix is repeated: the rest of the value may hold a password.
+        seen = f" (it starts with {scheme}://)" if separator and _SCHEME.match(scheme) else ""
+        raise ImproperlyConfigured(f"{name} must start with one of {allowed}{seen}.")
+    try:
+        urlsplit(value).port  # noqa: B018 (reading it validates it)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a port that is not a number from 1 to 65535.") from None
     return value

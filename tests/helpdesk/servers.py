@@ -1,0 +1,113 @@
+"""A real ASGI server (uvicorn, production settings) in a subprocess, for tests that need a socket or
+an environment of their own: a body limit counted as bytes arrive, a Redis or database that is down.
+
+    with live_server(tmp_path, env={"REDIS_URL": "redis://127.0.0.1:6390/0"}, migrate=True) as server:
+        httpx.get(server.url + "/readyz")
+        server.log()  # what the server wrote to stderr so far
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (manage.py)
+
+SECRET_KEY = "live-server-" + "k3y-" * 12
+# Variables of the test run that must not leak into the server: it gets only what a test gives it.
+_OWN = {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "VAR_DIR", "HELPDESK_TEST_VAR_DIR", "SECRET_KEY"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in _OWN}
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=SECRET_KEY,
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        VAR_DIR=str(var_dir),
+        DJANGO_SETTINGS_MODULE="helpdesk.settings.main",
+        LOG_LEVEL="WARNING",
+        AI_AUTO_ROUTE="false",  # no model loading in these servers: they test the plumbing
+    )
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def live_server(tmp_path: Path, *, env: dict[str, str] | None = None, migrate: bool = False) -> Iterator[Server]:
+    var_dir = tmp_path / "var"
+    var_dir.mkdir(exist_ok=True)
+    full_env = server_env(var_dir, **(env or {}))
+    if migrate:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=full_env,
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
+    port = free_port()
+    log_path = tmp_path / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server stopped: {server.log()[-2000:]}")
+            try:
+                status = httpx.get(f"{server.url}/healthz", timeout=1).status_code
+            except httpx.HTTPError:
+                status = None
+            if status == 200:
+                break
+            if status is not None:
+                pytest.fail(f"/healthz answered {status}: {server.log()[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer /healthz within 90 s: {server.log()[-2000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
