@@ -9,7 +9,9 @@ from tqdm import tqdm
 
 from accounts.models import Department, Role, User
 
-DEMO_PASSWORD = "helpdesk-demo-2026"
+# The demo users' published password (README, `make run` prints it); seed_demo refuses a production
+# database unless told --allow-production.
+DEMO_PASSWORD = "helpdesk-demo-2026"  # nosec B105
 DOMAIN = "example.com"
 
 DEPARTMENTS = {

@@ -1,16 +1,20 @@
-"""Writes to users and departments. Each function checks its rule, so API, admin and jobs agree."""
+"""Writes to users and departments, and the sign-in record. Each function checks its rule, so API,
+admin and jobs agree, and publishes what happened (helpdesk.events) in the write's transaction:
+the audit log hears every one, sign-ins and failed sign-ins included. No event holds a secret."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from accounts import policies
+from accounts import policies, tokens
 from accounts.models import Department, Role, User, normalize_email
+from helpdesk import events
 from helpdesk.errors import Conflict, Invalid, NotAllowed
 from helpdesk.tags import normalise_tags
 
@@ -40,11 +44,27 @@ def _check_role_department(role: int, department: Department | None) -> None:
         )
 
 
-def _save_new(user: User, password: str) -> User:
+def _user_event(
+    kind: type[events.UserEvent], user: User, *, actor: User | None, changes: dict | None = None, **extra
+) -> events.UserEvent:
+    return kind(
+        target_id=user.pk,
+        actor_id=actor.pk if actor is not None else None,
+        email=user.email,
+        role=Role(user.role).api_name,
+        department_id=user.department_id,
+        is_active=user.is_active,
+        changes=changes or {},
+        **extra,
+    )
+
+
+def _save_new(user: User, password: str, *, kind: type[events.UserEvent], actor: User | None) -> User:
     user.set_password(password)
     try:
         with transaction.atomic():  # a savepoint on SQL; a no-op where there are none
             user.save(force_insert=True)
+            events.publish(_user_event(kind, user, actor=actor if actor is not None else user))
     except IntegrityError:  # a concurrent sign-up with the same email won the race
         raise Invalid(
             "That email is already registered.", errors={"email": ["A user with this email exists."]}
@@ -58,7 +78,7 @@ def user_signup(*, email: str, password: str, first_name: str = "", last_name: s
     _check_email_free(email)
     user = User(email=email, first_name=first_name, last_name=last_name, role=Role.EMPLOYEE)
     _check_password(password, user=user)
-    return _save_new(user, password)
+    return _save_new(user, password, kind=events.UserSignedUp, actor=None)
 
 
 def user_create(
@@ -88,7 +108,7 @@ def user_create(
         is_available=is_available,
     )
     _check_password(password, user=user)
-    return _save_new(user, password)
+    return _save_new(user, password, kind=events.UserCreated, actor=actor)
 
 
 UPDATABLE_USER_FIELDS = frozenset(
@@ -112,13 +132,48 @@ def user_update(*, actor: User, user: User, **changes) -> User:
     _check_role_department(changes.get("role", user.role), changes.get("department", user.department))
 
     password = changes.pop("password", None)
+    before = _facts(user)
     for field, value in changes.items():
         setattr(user, field, value)
     if password is not None:
         _check_password(password, user=user)
         user.set_password(password)
-    user.save()
+    with transaction.atomic():
+        user.save()
+        _publish_changes(user, actor=actor, before=before, password_changed=password is not None)
     return user
+
+
+def _facts(user: User) -> dict:
+    """What the events say changed about a user (never the password: see _publish_changes)."""
+    return {
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": Role(user.role).api_name,
+        "department": user.department_id,
+        "skills": list(user.skills),
+        "is_available": user.is_available,
+        "is_active": user.is_active,
+    }
+
+
+def _publish_changes(user: User, *, actor: User, before: dict, password_changed: bool = False) -> None:
+    """One event per fact: a role change, a (de)activation, and the other changes together."""
+    after = _facts(user)
+    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    role, active = changes.pop("role", None), changes.pop("is_active", None)
+    if password_changed:
+        changes["password"] = [events.REDACTED, events.REDACTED]
+    if role is not None:
+        events.publish(
+            _user_event(events.UserRoleChanged, user, actor=actor, changes={"role": role}, previous_role=role[0])
+        )
+    if active is not None:
+        kind = events.UserReactivated if user.is_active else events.UserDeactivated
+        events.publish(_user_event(kind, user, actor=actor, changes={"is_active": active}))
+    if changes:
+        events.publish(_user_event(events.UserUpdated, user, actor=actor, changes=changes))
 
 
 def user_deactivate(*, actor: User, user: User) -> User:
@@ -134,7 +189,9 @@ def department_create(*, actor: User, name: str, description: str = "") -> Depar
         raise Invalid("That department exists.", errors={"name": ["A department with this name exists."]})
     try:
         with transaction.atomic():
-            return Department.objects.create(name=name, description=description)
+            department = Department.objects.create(name=name, description=description)
+            events.publish(_department_event(events.DepartmentCreated, department, actor=actor))
+            return department
     except IntegrityError:
         raise Invalid("That department exists.", errors={"name": ["A department with this name exists."]}) from None
 
@@ -144,6 +201,7 @@ def department_update(
 ) -> Department:
     if not policies.can_manage_departments(actor):
         raise NotAllowed("Only admins manage departments.")
+    before = {"name": department.name, "description": department.description}
     if name is not None:
         name = " ".join(name.split())
         if Department.objects.filter(name__iexact=name).exclude(pk=department.pk).exists():
@@ -151,15 +209,28 @@ def department_update(
         department.name = name
     if description is not None:
         department.description = description
-    department.save()
+    after = {"name": department.name, "description": department.description}
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    with transaction.atomic():
+        department.save()
+        events.publish(_department_event(events.DepartmentUpdated, department, actor=actor, changes=changes))
     return department
+
+
+def _department_event(
+    kind: type[events.DepartmentEvent], department: Department, *, actor: User, changes: dict | None = None
+) -> events.DepartmentEvent:
+    return kind(target_id=department.pk, actor_id=actor.pk, department_name=department.name, changes=changes or {})
 
 
 def department_delete(*, actor: User, department: Department) -> None:
     if not policies.can_manage_departments(actor):
         raise NotAllowed("Only admins manage departments.")
+    event = _department_event(events.DepartmentDeleted, department, actor=actor)
     try:
-        department.delete()
+        with transaction.atomic():
+            department.delete()
+            events.publish(event)
     except ProtectedError:
         raise Conflict(
             "The department still has members; move them to another department first.",
@@ -173,7 +244,47 @@ def profile_update(*, user: User, **changes) -> User:
     unknown = set(changes) - allowed
     if unknown:
         raise Invalid(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    before = _facts(user)
     for field, value in changes.items():
         setattr(user, field, value)
-    user.save(update_fields=list(changes) or None)
+    with transaction.atomic():
+        user.save(update_fields=list(changes) or None)
+        _publish_changes(user, actor=user, before=before)
     return user
+
+
+# --- What other apps add to the caller's profile (GET /api/v1/auth/me/) -------------------------
+
+
+def profile_counts(*, user: User) -> dict[str, int]:
+    """Counts other apps keep for the signed-in user, by name (notifications: "unread_notifications").
+    accounts imports no other app (docs/decisions/0013): an app offers its counts as a method
+    `profile_counts(user) -> dict[str, int]` on its AppConfig, as leads' admin permissions are offered."""
+    counts: dict[str, int] = {}
+    for config in apps.get_app_configs():
+        offered = getattr(config, "profile_counts", None)
+        if callable(offered):
+            counts.update(offered(user))
+    return counts
+
+
+# --- Sign-in record -------------------------------------------------------------------------------
+
+
+def login_succeeded(*, user: User) -> None:
+    """Someone signed in (the API's login; the tokens are issued by the caller)."""
+    events.publish(_user_event(events.UserLoggedIn, user, actor=user))
+
+
+def login_failed(*, email: str) -> None:
+    """A wrong email or password: the account it names, if any, and the email tried."""
+    email = normalize_email(email)
+    account = User.objects.filter(email=email).values_list("pk", flat=True).first()
+    events.publish(events.LoginFailed(target_id=account or "", email=email[:254]))
+
+
+def logout(*, refresh: str) -> None:
+    """Revoke the refresh token for good (tokens.revoke) and record who signed out."""
+    user = User.objects.filter(pk=tokens.revoke(refresh)).first()
+    if user is not None:
+        events.publish(_user_event(events.UserLoggedOut, user, actor=user))

@@ -60,9 +60,12 @@ def rotate(raw_refresh: str) -> dict[str, str]:
     return issue_pair(user)
 
 
-def revoke(raw_refresh: str) -> None:
-    """Logout: the refresh token can never be used again. Revoking twice is harmless."""
-    _spend(_parse(raw_refresh), reason="logout")
+def revoke(raw_refresh: str) -> str:
+    """Logout: the refresh token can never be used again. Revoking twice is harmless. Returns the
+    id of the token's user."""
+    token = _parse(raw_refresh)
+    _spend(token, reason="logout")
+    return str(token.get("user_id", ""))
 
 
 def purge_expired(now: datetime | None = None) -> int:

@@ -9,6 +9,6 @@ class AuditConfig(AppConfig):
     lead_admin_permissions = frozenset({"audit.view_auditentry"})
 
     def ready(self):
-        from audit import subscribers
+        from audit import consumers
 
-        subscribers.connect()
+        consumers.connect()

@@ -1,35 +1,383 @@
-"""Domain events: services publish what happened; audit, notifications and AI subscribe.
+"""Domain events: the one registry of what can happen, as typed, immutable records.
 
-In-process and synchronous for now: a subscriber is called after the write it describes. The
-outbox (notifications issue) will persist events so that other workers receive them too.
+Services publish instances of these classes, never names or loose keyword arguments; the
+outbox (helpdesk.outbox) stores each with the change it describes and the dispatcher
+(helpdesk.dispatch) hands it to every consumer registered for its class. docs/events.md lists
+every event with its publisher and its consumers.
+
+Every event carries the same envelope (`id`, `at`, `actor_id`, `target_id`, `request_id`, `ip`,
+`changes`), and every event about one kind of target carries the same facts about it
+(`TicketEvent`, `ArticleEvent`, ...): an `article.deleted` says what an `article.published` says.
+`changes` holds the fields a write changed as `{field: [before, after]}`, never a secret.
+
+Events are plain data (ids, strings, numbers): they outlive the request, travel through the
+broker and are replayed from the outbox, so they never hold model instances. This module imports
+no app; `publish` hands the event to the outbox lazily, so importing it never touches models.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
 
-logger = logging.getLogger(__name__)
+from django.utils import timezone
 
-Handler = Callable[..., None]
-_subscribers: dict[str, list[Handler]] = defaultdict(list)
+from helpdesk.log import current_client_ip, current_request_id
 
+REDACTED = "[redacted]"
 
-def subscribe(name: str, handler: Handler) -> None:
-    if handler not in _subscribers[name]:
-        _subscribers[name].append(handler)
+E = TypeVar("E", bound="Event")
 
-
-def unsubscribe(name: str, handler: Handler) -> None:
-    if handler in _subscribers[name]:
-        _subscribers[name].remove(handler)
+# name -> class: filled as the classes below are defined (Event.__init_subclass__).
+REGISTRY: dict[str, type[Event]] = {}
 
 
-def publish(name: str, **payload) -> None:
-    """Tell every subscriber; one failing subscriber never undoes the write or stops the others."""
-    for handler in list(_subscribers[name]):
-        try:
-            handler(name=name, **payload)
-        except Exception:
-            logger.exception("Subscriber %r failed on event %s", handler, name)
+def _request_id() -> str:
+    value = current_request_id.get()
+    return "" if value == "-" else value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """The envelope every event carries. Concrete events set `name`; bases such as TicketEvent
+    set `target_type` and the facts about the target."""
+
+    name: ClassVar[str]
+    target_type: ClassVar[str]
+
+    target_id: str
+    actor_id: str | None = None  # None: the system acted (a job, the router)
+    # The outbox's row id: derived from the change for documents (ticket:{id}:v{version}), so a
+    # lost row is re-created with the same id; a new ObjectId otherwise. Set when it is stored.
+    id: str = ""
+    at: datetime = field(default_factory=timezone.now)
+    request_id: str = field(default_factory=_request_id)
+    ip: str | None = field(default_factory=current_client_ip.get)
+    changes: Mapping[str, list] = field(default_factory=dict)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is not None:
+            if name in REGISTRY:
+                raise TypeError(f"Two events are named {name!r}: {REGISTRY[name].__name__} and {cls.__name__}.")
+            REGISTRY[name] = cls
+
+    def staff_only(self) -> bool:
+        """Whether only staff may hear it (an internal note)."""
+        return False
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-ready: what the outbox row and the document's `last_event` hold."""
+        data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        data["name"] = self.name
+        return data
+
+    @staticmethod
+    def from_data(data: Mapping[str, Any]) -> Event:
+        cls = REGISTRY[data["name"]]
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                continue  # written before the field existed: its default
+            value = data[f.name]
+            if f.name == "at":
+                value = datetime.fromisoformat(value)
+            elif isinstance(value, list) and str(f.type).startswith("tuple"):
+                value = tuple(value)
+            values[f.name] = value
+        return cls(**values)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def publish(event: E) -> E:
+    """Store `event` in the outbox (within the caller's transaction, if any) and deliver it to its
+    consumers after the commit. Returns it with its id. For changes to documents (tickets,
+    articles) use helpdesk.outbox.compare_and_set / insert, which stamp the document too."""
+    from helpdesk import outbox
+
+    return outbox.publish(event)
+
+
+# --- Tickets -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketEvent(Event):
+    """What every ticket event says about the ticket, after the change and (for the audience of a
+    move or a deletion) where it was before it."""
+
+    target_type: ClassVar[str] = "ticket"
+
+    title: str
+    status: str
+    priority: str
+    requester_id: str
+    department_id: str | None
+    assignee_id: str | None
+    deleted: bool
+    version: int
+    previous_department_id: str | None
+    previous_assignee_id: str | None
+    previous_deleted: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketCreated(TicketEvent):
+    name = "ticket.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketImported(TicketEvent):
+    """History from another system (manage.py import_tickets): no notifications, only the index."""
+
+    name = "ticket.imported"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketUpdated(TicketEvent):
+    """Wording, priority, category, tags, or department (a move: see previous_department_id)."""
+
+    name = "ticket.updated"
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketStatusChanged(TicketEvent):
+    name = "ticket.status_changed"
+    previous_status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketAssigned(TicketEvent):
+    """Taken, assigned or unassigned by a person (previous_assignee_id says who had it)."""
+
+    name = "ticket.assigned"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketRouted(TicketEvent):
+    """The router placed a triage ticket: a department, and an agent when confident."""
+
+    name = "ticket.routed"
+    confidence: float | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketEscalated(TicketEvent):
+    """By staff (actor) or by the SLA job (no actor)."""
+
+    name = "ticket.escalated"
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketDeleted(TicketEvent):
+    name = "ticket.deleted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketRestored(TicketEvent):
+    name = "ticket.restored"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommentAdded(TicketEvent):
+    """A public reply, or an internal note (staff only: `staff_only()`)."""
+
+    name = "comment.added"
+    comment_id: str
+    body: str
+    internal: bool
+    created_at: str
+
+    def staff_only(self) -> bool:
+        return self.internal
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachmentAdded(TicketEvent):
+    name = "attachment.added"
+    attachment_id: str
+    file_name: str
+    size: int
+    content_type: str
+    sha256: str
+
+
+# --- Knowledge base ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleEvent(Event):
+    """What every article event says about the article, deleted or not."""
+
+    target_type: ClassVar[str] = "article"
+
+    title: str
+    slug: str
+    status: str
+    visibility: int
+    category_id: str | None
+    version: int  # the content version (ArticleVersion number)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleCreated(ArticleEvent):
+    name = "article.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleUpdated(ArticleEvent):
+    """New content (a new version), a revert (reverted_to), or a new slug."""
+
+    name = "article.updated"
+    fields: tuple[str, ...] = ()
+    reverted_to: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticlePublished(ArticleEvent):
+    name = "article.published"
+    previous_status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleArchived(ArticleEvent):
+    name = "article.archived"
+    previous_status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleDeleted(ArticleEvent):
+    name = "article.deleted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryEvent(Event):
+    target_type: ClassVar[str] = "category"
+
+    category_name: str
+    slug: str
+    parent_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryCreated(CategoryEvent):
+    name = "category.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryUpdated(CategoryEvent):
+    name = "category.updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CategoryDeleted(CategoryEvent):
+    name = "category.deleted"
+
+
+# --- Accounts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserEvent(Event):
+    """What every user event says about the user (the target). Roles are API names ("agent")."""
+
+    target_type: ClassVar[str] = "user"
+
+    email: str
+    role: str
+    department_id: str | None
+    is_active: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserSignedUp(UserEvent):
+    name = "user.signed_up"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserCreated(UserEvent):
+    name = "user.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserUpdated(UserEvent):
+    """Profile, department, skills, availability, email or password (as REDACTED). A role change
+    and (de)activation are events of their own."""
+
+    name = "user.updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserRoleChanged(UserEvent):
+    name = "user.role_changed"
+    previous_role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserDeactivated(UserEvent):
+    name = "user.deactivated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserReactivated(UserEvent):
+    name = "user.reactivated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserLoggedIn(UserEvent):
+    name = "user.logged_in"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserLoggedOut(UserEvent):
+    """A refresh token revoked by its owner (POST /api/v1/auth/logout/)."""
+
+    name = "user.logged_out"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoginFailed(Event):
+    """A wrong email or password. The target is the account when the email names one, else empty;
+    the email tried is kept (never the password)."""
+
+    name = "user.login_failed"
+    target_type: ClassVar[str] = "user"
+    email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepartmentEvent(Event):
+    target_type: ClassVar[str] = "department"
+
+    department_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepartmentCreated(DepartmentEvent):
+    name = "department.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepartmentUpdated(DepartmentEvent):
+    name = "department.updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepartmentDeleted(DepartmentEvent):
+    name = "department.deleted"

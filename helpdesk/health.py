@@ -1,7 +1,14 @@
-"""Liveness and readiness probes: no authentication, no throttling, plain JSON."""
+"""Liveness and readiness probes: no authentication, no throttling, plain JSON.
+
+/readyz is 503 only when the database does not answer: without it nothing works. A cache or
+channel layer that does not answer makes it 200 `degraded`, naming what failed: the API still signs
+in, reads and writes then (helpdesk.cache falls back to a per-process cache; docs/operations.md says
+what degrades), so a load balancer must keep sending traffic.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -11,6 +18,9 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from helpdesk import outbox
+from helpdesk.redact import redact
 
 
 @never_cache
@@ -30,6 +40,9 @@ def _check_database() -> None:
 
 
 def _check_cache() -> None:
+    ping = getattr(cache, "ping", None)  # helpdesk.cache.FailSoftRedisCache: ask Redis itself
+    if ping is not None:
+        ping()
     key = f"readyz:{uuid.uuid4().hex}"
     cache.set(key, "1", timeout=10)
     if cache.get(key) != "1":
@@ -45,28 +58,50 @@ async def _round_trip(layer) -> None:
         raise RuntimeError("the channel layer returned a different message")
 
 
+CHANNEL_LAYER_TIMEOUT_SECONDS = 3
+
+
+async def _bounded_round_trip(layer) -> None:
+    await asyncio.wait_for(_round_trip(layer), timeout=CHANNEL_LAYER_TIMEOUT_SECONDS)
+
+
 def _check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer is configured")
-    async_to_sync(_round_trip)(layer)
+    async_to_sync(_bounded_round_trip)(layer)
 
 
 CHECKS = {"database": _check_database, "cache": _check_cache, "channel_layer": _check_channel_layer}
+# Without these nothing works: 503. The others degrade the service: 200 "degraded".
+ESSENTIAL = {"database"}
 
 
 @never_cache
 @require_GET
 def readyz(request):
-    """Ready when the database, the cache and the channel layer answer; 503 names what failed."""
+    """Ready when the database answers (503 otherwise); `degraded` names a cache or channel layer that
+    does not. Each check says "ok" or "failed: <error class>: <message>" (secrets redacted)."""
     results, failed = {}, []
     for name, check in CHECKS.items():
         try:
             check()
             results[name] = "ok"
         except Exception as error:  # a probe reports every failure, whatever its kind
-            results[name] = f"failed: {error.__class__.__name__}: {error}"
+            results[name] = redact(f"failed: {error.__class__.__name__}: {error}".strip())
             failed.append(name)
-    if failed:
+    if ESSENTIAL.intersection(failed):
         return JsonResponse({"status": "unavailable", "failed": failed, "checks": results}, status=503)
-    return JsonResponse({"status": "ok", "checks": results})
+    if failed:
+        return JsonResponse({"status": "degraded", "degraded": failed, "checks": results, "outbox": _outbox()})
+    return JsonResponse({"status": "ok", "checks": results, "outbox": _outbox()})
+
+
+def _outbox() -> dict:
+    """How far event delivery is behind (helpdesk.outbox.lag): reported for monitoring, never a
+    reason to take the process out of service (a backlog drains while it serves)."""
+    try:
+        lag = outbox.lag()
+    except Exception as error:  # reported like a check, never a 500
+        return {"failed": redact(f"{error.__class__.__name__}: {error}")}
+    return {"lag_seconds": round(lag.seconds, 3), "undelivered": lag.undelivered}

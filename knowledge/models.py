@@ -1,9 +1,11 @@
 """Knowledge base: categories, articles, their immutable versions, and the tag index.
 
 An article is one document: its current content, its status and a `version` number that is the
-number of its latest ArticleVersion. Writers change it with compare-and-set on `version` (no
-multi-row transaction: the same code is correct on MongoDB); the version row is written right
-after and re-created by the next writer if a crash lost it (knowledge.services).
+number of its latest ArticleVersion. Writers change it with compare-and-set (no multi-row
+transaction: the same code is correct on MongoDB); the version row is written right after and
+re-created by the next writer if a crash lost it (knowledge.services). Every write, content or
+not (publish, archive, a new slug), also bumps `revision` and stamps the article with its event
+(helpdesk.models.EventSourced), from which the outbox re-creates the event's row if a crash lost it.
 
 Queries never look inside JSON: tags are filtered through `tags_text` ("|vpn|wi-fi|", kept by the
 services on the same write) and counted through ArticleTag rows. The full-text index is kept by
@@ -18,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from helpdesk.db import ObjectIdPrimaryKey
+from helpdesk.models import EventSourced
 
 
 class Status(models.TextChoices):
@@ -72,7 +75,9 @@ class Category(models.Model):
         return self.name
 
 
-class Article(models.Model):
+class Article(EventSourced):
+    event_sequence = "revision"
+
     id = ObjectIdPrimaryKey()
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
@@ -98,6 +103,8 @@ class Article(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     change_note = models.CharField(max_length=500, blank=True)
+    # Counts every write (content, status, slug): the outbox names each write's event by it.
+    revision = models.PositiveIntegerField(default=1, editable=False)
 
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     archived_at = models.DateTimeField(null=True, blank=True)

@@ -1,26 +1,29 @@
 """Writes to the knowledge base. Each checks the policy, changes one document with a conditional
-update (compare-and-set on `version` for content, on `status` for publishing), then writes what
-derives from it (the version row, tag rows) and publishes an event.
+update through helpdesk.outbox (compare-and-set on `revision`, and on `version` for content or
+`status` for publishing), which stamps the article with the write's event and stores the event,
+then writes what derives from it (the version row, tag rows).
 
-No multi-row transaction: the article document is the truth. Its version row is written right
-after the article by the writer, and any later writer first re-creates the row of the version it
-read if a crash lost it (`_ensure_version_row`), so history has no holes. Tag rows are re-synced
-on every content write and by `manage.py kb_reindex`.
+No multi-row transaction is needed: the article document is the truth. Its version row is written
+right after the article by the writer, and any later writer first re-creates the row of the
+version it read if a crash lost it (`_ensure_version_row`), so history has no holes; the outbox
+does the same for the event's row. Tag rows are re-synced on every content write and by
+`manage.py kb_reindex`. On SQL databases each write is one transaction all the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from helpdesk import events, files
+from helpdesk import events, files, outbox
 from helpdesk.db import new_object_id
 from helpdesk.errors import Conflict, Invalid, NotAllowed
 from helpdesk.tags import normalise_tags
@@ -31,6 +34,7 @@ from knowledge.search.base import strip_sentinels
 MAX_BODY_CHARS = documents.MAX_BODY_CHARS
 CONTENT_FIELDS = ("title", "summary", "body", "category", "tags", "visibility")
 SLUG_ATTEMPTS = 5
+WRITE_ATTEMPTS = 5
 
 
 def _require_writer(actor: User) -> None:
@@ -161,9 +165,32 @@ def category_create(
     _unique_category(name=name, slug=slug)
     try:
         with transaction.atomic():
-            return Category.objects.create(name=name, slug=slug, parent=parent, description=description.strip())
+            category = Category.objects.create(name=name, slug=slug, parent=parent, description=description.strip())
+            events.publish(_category_event(events.CategoryCreated, category, actor=actor))
+            return category
     except IntegrityError:
         raise Invalid("A category with this name or slug exists.", errors={"name": ["Already taken."]}) from None
+
+
+CATEGORY_FIELDS = ("name", "slug", "parent_id", "description")
+
+
+def _category_event(
+    kind: type[events.CategoryEvent], category: Category, *, actor: User, before: Category | None = None
+) -> events.CategoryEvent:
+    changes = {}
+    if before is not None:
+        for name in CATEGORY_FIELDS:
+            if getattr(before, name) != getattr(category, name):
+                changes[name.removesuffix("_id")] = [getattr(before, name), getattr(category, name)]
+    return kind(
+        target_id=category.pk,
+        actor_id=actor.pk,
+        category_name=category.name,
+        slug=category.slug,
+        parent_id=category.parent_id,
+        changes=changes,
+    )
 
 
 def category_update(*, actor: User, category: Category, **changes) -> Category:
@@ -179,11 +206,14 @@ def category_update(*, actor: User, category: Category, **changes) -> Category:
     if "parent" in changes:
         _check_parent(category, changes["parent"])
     _unique_category(pk=category.pk, **{k: v for k, v in changes.items() if k in ("name", "slug")})
+    before = Category.objects.get(pk=category.pk)
     try:
-        Category.objects.filter(pk=category.pk).update(**changes, updated_at=timezone.now())
+        with transaction.atomic():
+            Category.objects.filter(pk=category.pk).update(**changes, updated_at=timezone.now())
+            category.refresh_from_db()
+            events.publish(_category_event(events.CategoryUpdated, category, actor=actor, before=before))
     except IntegrityError:
         raise Invalid("A category with this name or slug exists.", errors={"name": ["Already taken."]}) from None
-    category.refresh_from_db()
     return category
 
 
@@ -193,10 +223,80 @@ def category_delete(*, actor: User, category: Category) -> None:
         raise Conflict("The category has categories under it; move or delete them first.", code="category_in_use")
     if Article.objects.filter(category=category).exists():
         raise Conflict("Articles are filed under this category; move them first.", code="category_in_use")
-    category.delete()
+    with transaction.atomic():
+        events.publish(_category_event(events.CategoryDeleted, category, actor=actor))
+        category.delete()
 
 
 # --- Articles ---------------------------------------------------------------------------------
+
+
+def _changed_values(name: str, article: Article):
+    if name == "body":  # the text itself is in the version rows; the log names the versions
+        return f"version {article.version}"
+    if name == "category":
+        return article.category_id
+    if name == "visibility":
+        return Visibility(article.visibility).api_name
+    if name == "tags":
+        return list(article.tags)
+    return getattr(article, name)
+
+
+def _event(
+    kind: type[events.ArticleEvent], before: Article, *, actor: User, changed: Iterable[str] = (), **extra
+) -> Callable[[Article], events.ArticleEvent]:
+    """The event of a write, from the article as the write leaves it (`after`): what every article
+    event carries, and the `changed` fields before and after."""
+
+    def build(after: Article) -> events.ArticleEvent:
+        changes = {}
+        for name in changed:
+            old, new = _changed_values(name, before), _changed_values(name, after)
+            if old != new:
+                changes[name] = [old, new]
+        return kind(
+            target_id=after.pk,
+            actor_id=actor.pk,
+            title=after.title,
+            slug=after.slug,
+            status=after.status,
+            visibility=int(after.visibility),
+            category_id=after.category_id,
+            version=after.version,
+            changes=changes,
+            **extra,
+        )
+
+    return build
+
+
+def _write(
+    article: Article,
+    *,
+    fields: dict,
+    event: Callable[[Article], Callable[[Article], events.ArticleEvent]],
+    version: int | None = None,
+    statuses: tuple[str, ...] | None = None,
+) -> Article:
+    """helpdesk.outbox.compare_and_set on the article's revision, and on its content `version` or
+    `status` when given. A write that only lost a race to one that left those as they were (a
+    publish beside an edit) is tried again; Conflict when they changed (the article is refreshed)."""
+    when: dict = {}
+    if version is not None:
+        when["version"] = version
+    if statuses is not None:
+        when["status__in"] = statuses
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            return outbox.compare_and_set(article, fields=fields, event=event(copy.copy(article)), when=when)
+        except Conflict:
+            article.refresh_from_db()
+            if (version is not None and article.version != version) or (
+                statuses is not None and article.status not in statuses
+            ):
+                raise
+    raise Conflict("The article is too busy right now; try again.", code="busy")
 
 
 def _free_slug(wanted: str, *, exclude: str | None = None) -> str:
@@ -231,29 +331,29 @@ def article_create(
         raise Invalid("Another article has this slug.", errors={"slug": ["Already taken."]})
     note = _clean_text(change_note, field="change_note", limit=500) or "Created."
     now = timezone.now()
-    for attempt in range(SLUG_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                article = Article.objects.create(
-                    id=article_id or new_object_id(),
-                    slug=wanted_slug or _free_slug(content.title),
-                    author=actor,
-                    updated_by=actor,
-                    change_note=note,
-                    attachments=[files.validate_attachment_element(a, extra=("role",)) for a in attachments or []],
-                    created_at=now,
-                    updated_at=now,
-                    **content.fields(),
-                )
-            break
-        except IntegrityError:  # another writer took the slug between the check and the insert
-            if wanted_slug:
-                raise Invalid("Another article has this slug.", errors={"slug": ["Already taken."]}) from None
-            if attempt == SLUG_ATTEMPTS - 1:
-                raise Conflict("Could not find a free slug; try again.", code="busy") from None
-    _record_version(article, number=1, content=content, author=actor, note=note, at=now)
-    _sync_tags(article)
-    events.publish("article.created", article=article, actor=actor)
+    with transaction.atomic():  # on SQL: the article, its event, first version and tags together
+        for attempt in range(SLUG_ATTEMPTS):
+            article = Article(
+                id=article_id or new_object_id(),
+                slug=wanted_slug or _free_slug(content.title),
+                author=actor,
+                updated_by=actor,
+                change_note=note,
+                attachments=[files.validate_attachment_element(a, extra=("role",)) for a in attachments or []],
+                created_at=now,
+                updated_at=now,
+                **content.fields(),
+            )
+            try:
+                outbox.insert(article, event=_event(events.ArticleCreated, article, actor=actor))
+                break
+            except IntegrityError:  # another writer took the slug between the check and the insert
+                if wanted_slug:
+                    raise Invalid("Another article has this slug.", errors={"slug": ["Already taken."]}) from None
+                if attempt == SLUG_ATTEMPTS - 1:
+                    raise Conflict("Could not find a free slug; try again.", code="busy") from None
+        _record_version(article, number=1, content=content, author=actor, note=note, at=now)
+        _sync_tags(article)
     return article
 
 
@@ -278,13 +378,18 @@ def article_update(
         extra["slug"] = new_slug
     if not changed:
         if extra:
-            article = _compare_and_set(article, expected_version=version, **extra, updated_at=timezone.now())
-            events.publish("article.updated", article=article, actor=actor, fields=["slug"])
+            event = partial(_event, events.ArticleUpdated, actor=actor, changed=["slug"], fields=("slug",))
+            article = _write(article, fields={**extra, "updated_at": timezone.now()}, event=event, version=version)
         return article
     note = _clean_text(change_note, field="change_note", limit=500)
-    article = _new_version(article, actor=actor, content=wanted, note=note, expected_version=version, **extra)
-    events.publish("article.updated", article=article, actor=actor, fields=changed + sorted(extra))
-    return article
+    event = partial(
+        _event,
+        events.ArticleUpdated,
+        actor=actor,
+        changed=[*changed, *sorted(extra)],
+        fields=tuple(changed + sorted(extra)),
+    )
+    return _new_version(article, actor=actor, content=wanted, note=note, expected_version=version, event=event, **extra)
 
 
 def article_revert(*, actor: User, article: Article, number: int, change_note: str = "") -> Article:
@@ -296,39 +401,37 @@ def article_revert(*, actor: User, article: Article, number: int, change_note: s
     content = Content.of(old)
     changed = content.changed_from(Content.of(article))
     note = _clean_text(change_note, field="change_note", limit=500) or f"Reverted to version {number}."
-    article = _new_version(article, actor=actor, content=content, note=note, expected_version=article.version)
-    events.publish("article.updated", article=article, actor=actor, fields=changed, reverted_to=number)
-    return article
+    event = partial(
+        _event, events.ArticleUpdated, actor=actor, changed=changed, fields=tuple(changed), reverted_to=number
+    )
+    return _new_version(article, actor=actor, content=content, note=note, expected_version=article.version, event=event)
 
 
 def _new_version(
-    article: Article, *, actor: User, content: Content, note: str, expected_version: int, **extra
+    article: Article,
+    *,
+    actor: User,
+    content: Content,
+    note: str,
+    expected_version: int,
+    event: Callable[[Article], Callable[[Article], events.ArticleEvent]],
+    **extra,
 ) -> Article:
     _ensure_version_row(article)
     now = timezone.now()
     number = expected_version + 1
-    _compare_and_set(
-        article,
-        expected_version=expected_version,
+    fields = {
         **content.fields(),
         **extra,
-        updated_by=actor,
-        change_note=note,
-        updated_at=now,
-        bump=True,
-    )
-    _record_version(article, number=number, content=content, author=actor, note=note, at=now)
-    _sync_tags(article)
-    return article
-
-
-def _compare_and_set(article: Article, *, expected_version: int, bump: bool = False, **fields) -> Article:
-    if bump:
-        fields["version"] = F("version") + 1
-    updated = Article.objects.filter(pk=article.pk, version=expected_version).update(**fields)
-    if not updated:
-        raise Conflict("The article changed meanwhile; reload it and try again.", code="stale_version")
-    article.refresh_from_db()
+        "version": number,
+        "updated_by": actor,
+        "change_note": note,
+        "updated_at": now,
+    }
+    with transaction.atomic():  # on SQL: the article, its event, the version row and tags together
+        article = _write(article, fields=fields, event=event, version=expected_version)
+        _record_version(article, number=number, content=content, author=actor, note=note, at=now)
+        _sync_tags(article)
     return article
 
 
@@ -390,7 +493,9 @@ MOVES = {
 }
 
 
-def _move(article: Article, *, actor: User, to: Status, event: str) -> Article:
+def _move(
+    article: Article, *, actor: User, to: Status, kind: type[events.ArticlePublished | events.ArticleArchived]
+) -> Article:
     _require_writer(actor)
     now = timezone.now()
     fields: dict = {"status": to, "updated_at": now}
@@ -398,35 +503,36 @@ def _move(article: Article, *, actor: User, to: Status, event: str) -> Article:
         fields.update(published_at=now, archived_at=None)
     else:
         fields["archived_at"] = now
-    previous = article.status
-    updated = Article.objects.filter(pk=article.pk, status__in=MOVES[to]).update(**fields)
-    if not updated:
-        article.refresh_from_db()
+
+    def event(before: Article) -> Callable[[Article], events.ArticleEvent]:
+        return _event(kind, before, actor=actor, changed=["status"], previous_status=before.status)
+
+    if article.status not in MOVES[to]:
         raise Conflict(f"The article is {article.status}; it cannot become {to}.", code="invalid_transition")
-    article.refresh_from_db()
-    events.publish(event, article=article, actor=actor, previous=previous)
-    return article
+    try:
+        return _write(article, fields=fields, event=event, statuses=MOVES[to])
+    except Conflict:  # moved meanwhile (the article is refreshed)
+        raise Conflict(f"The article is {article.status}; it cannot become {to}.", code="invalid_transition") from None
 
 
 def article_publish(*, actor: User, article: Article) -> Article:
     """Draft or archived -> published: readers of its visibility see it, the AI indexes it."""
-    return _move(article, actor=actor, to=Status.PUBLISHED, event="article.published")
+    return _move(article, actor=actor, to=Status.PUBLISHED, kind=events.ArticlePublished)
 
 
 def article_archive(*, actor: User, article: Article) -> Article:
     """Draft or published -> archived: only leads and admins see it; it leaves the AI's index."""
-    return _move(article, actor=actor, to=Status.ARCHIVED, event="article.archived")
+    return _move(article, actor=actor, to=Status.ARCHIVED, kind=events.ArticleArchived)
 
 
 def article_delete(*, actor: User, article: Article) -> None:
-    """Delete an article with its versions and stored files (archiving keeps it instead)."""
+    """Delete an article with its versions and stored files (archiving keeps it instead). Its
+    article.deleted carries what every article event does."""
     _require_writer(actor)
     keys = [attachment["storage_key"] for attachment in article.attachments]
-    article_id, title = article.pk, article.title
-    article.delete()
+    outbox.delete(article, event=_event(events.ArticleDeleted, copy.copy(article), actor=actor))
     for key in keys:
         files.delete_stored(key)
-    events.publish("article.deleted", article_id=article_id, title=title, actor=actor)
 
 
 # --- Documents --------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Comments and attachment metadata are JSON arrays on the ticket (one document on MongoDB), each
 element validated by tickets.schemas. Queries never look inside them: what must be searched is
 kept in ordinary fields (`public_text`, `all_text`) that the services rewrite on every write.
-Concurrent writers use the `version` field (compare-and-set), never a multi-row transaction.
+Concurrent writers use the `version` field (compare-and-set), never a multi-row transaction;
+each write also stamps the ticket with its event (`last_event`, helpdesk.models.EventSourced), from
+which the outbox re-creates the event's row if a crash lost it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Department
 from helpdesk.db import ObjectIdPrimaryKey
+from helpdesk.models import EventSourced
 
 
 class Status(models.TextChoices):
@@ -67,7 +70,7 @@ class SlaPolicy(models.Model):
         )
 
 
-class Ticket(models.Model):
+class Ticket(EventSourced):
     id = ObjectIdPrimaryKey()
     title = models.CharField(max_length=200)
     description = models.TextField(max_length=20_000)

@@ -26,8 +26,7 @@ def generation() -> int:
 def list_count_key(*, user: User, params: dict[str, list[str]]) -> str:
     """The cache key of a list's count: the caller's scope, the filters, and the data generation."""
     filters = sorted((name, sorted(values)) for name, values in params.items() if name not in ("page", "page_size"))
-    scope = f"{user.pk}:{user.role}:{user.department_id}"
-    digest = hashlib.sha256(repr((scope, filters)).encode()).hexdigest()[:32]
+    digest = hashlib.sha256(repr((policies.visibility_key(user), filters)).encode()).hexdigest()[:32]
     return f"tickets:count:{generation()}:{digest}"
 
 

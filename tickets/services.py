@@ -1,22 +1,24 @@
-"""Writes to tickets. Each checks the policy, changes one document with compare-and-set on
-`version` (no multi-row transaction: the same code is correct on MongoDB), and publishes an event."""
+"""Writes to tickets. Each checks the policy, then changes the one document with compare-and-set on
+`version` through helpdesk.outbox (no multi-row transaction: the same code is correct on MongoDB),
+which stamps the ticket with the write's event and stores the event in the outbox with it."""
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.policies import is_active_agent_of
-from helpdesk import events, files
+from helpdesk import events, files, outbox
 from helpdesk.db import new_object_id
 from helpdesk.errors import Conflict, Invalid, NotAllowed
 from helpdesk.tags import normalise_tags
@@ -41,15 +43,64 @@ def tickets_changed() -> None:
         cache.add(selectors.GENERATION_KEY, 1, None)
 
 
-def _compare_and_set(ticket: Ticket, *, expected_version: int, **fields) -> Ticket:
-    """Write `fields` only if nobody changed the ticket since `expected_version`."""
-    updated = Ticket.objects.filter(pk=ticket.pk, version=expected_version).update(
-        **fields, version=F("version") + 1, updated_at=timezone.now()
-    )
-    if not updated:
-        raise Conflict("The ticket changed meanwhile; reload it and try again.", code="stale_version")
+# What the events say changed, by the name the API uses: the model attribute, or how to read it.
+CHANGE_FIELDS: dict[str, Callable[[Ticket], object]] = {
+    "title": lambda t: t.title,
+    "description": lambda t: t.description,
+    "priority": lambda t: t.priority,
+    "category": lambda t: t.category,
+    "tags": lambda t: list(t.tags),
+    "department": lambda t: t.department_id,
+    "assignee": lambda t: t.assignee_id,
+    "status": lambda t: t.status,
+    "escalated": lambda t: t.escalated,
+    "deleted": lambda t: t.deleted_at is not None,
+}
+
+
+def _event(
+    kind: type[events.TicketEvent],
+    before: Ticket,
+    *,
+    actor: User | None,
+    changed: Iterable[str] = (),
+    **extra,
+) -> Callable[[Ticket], events.TicketEvent]:
+    """The event of a write, built from the ticket as the write leaves it (`after`): what every
+    ticket event carries, where the ticket was `before`, and the `changed` fields before/after."""
+
+    def build(after: Ticket) -> events.TicketEvent:
+        changes = {}
+        for name in changed:
+            old, new = CHANGE_FIELDS[name](before), CHANGE_FIELDS[name](after)
+            if old != new:
+                changes[name] = [old, new]
+        return kind(
+            target_id=after.pk,
+            actor_id=actor.pk if actor is not None else None,
+            title=after.title,
+            status=after.status,
+            priority=after.priority,
+            requester_id=after.requester_id,
+            department_id=after.department_id,
+            assignee_id=after.assignee_id,
+            deleted=after.deleted_at is not None,
+            version=after.version,
+            previous_department_id=before.department_id,
+            previous_assignee_id=before.assignee_id,
+            previous_deleted=before.deleted_at is not None,
+            changes=changes,
+            **extra,
+        )
+
+    return build
+
+
+def _write(ticket: Ticket, event: Callable[[Ticket], events.TicketEvent], **fields) -> Ticket:
+    """Write `fields` only if nobody changed the ticket since it was read (its `version`), with the
+    event (helpdesk.outbox.compare_and_set); Conflict otherwise."""
+    ticket = outbox.compare_and_set(ticket, fields=fields, event=event)
     tickets_changed()
-    ticket.refresh_from_db()
     return ticket
 
 
@@ -67,23 +118,22 @@ def ticket_create(
     title, description = title.strip(), description.strip()
     public_text, _ = _search_text(title, description, [])
     now = timezone.now()
-    # One block: every subscriber of ticket.created (the audit log among them) runs before the
-    # jobs they defer to after the commit, such as routing, even without a job broker.
-    with transaction.atomic():
-        ticket = Ticket.objects.create(
-            title=title,
-            description=description,
-            priority=priority,
-            priority_rank=Priority.rank(priority),
-            category=category.strip(),
-            tags=normalise_tags(tags),
-            requester=requester,
-            department=department,
-            public_text=public_text,
-            created_at=now,
-            **sla.due_times(priority=priority, created_at=now),
-        )
-        events.publish("ticket.created", ticket=ticket, actor=requester)
+    ticket = Ticket(
+        title=title,
+        description=description,
+        priority=priority,
+        priority_rank=Priority.rank(priority),
+        category=category.strip(),
+        tags=normalise_tags(tags),
+        requester=requester,
+        department=department,
+        public_text=public_text,
+        created_at=now,
+        updated_at=now,
+        **sla.due_times(priority=priority, created_at=now),
+    )
+    # The ticket and its ticket.created, together; routing and the rest follow after the commit.
+    outbox.insert(ticket, event=_event(events.TicketCreated, ticket, actor=requester))
     tickets_changed()  # after the commit: a count taken meanwhile must not be kept as current
     return ticket
 
@@ -96,6 +146,7 @@ def ticket_update(*, actor: User, ticket: Ticket, version: int | None = None, **
     if version is not None and version != ticket.version:
         raise Conflict("The ticket changed since you read it; reload it and try again.", code="stale_version")
     changed = sorted(name for name, value in changes.items() if _current(ticket, name) != value)
+    before = copy.copy(ticket)
     fields = dict(changes)
     for name in ("title", "description", "category"):
         if name in fields:
@@ -120,9 +171,8 @@ def ticket_update(*, actor: User, ticket: Ticket, version: int | None = None, **
     fields["public_text"], _ = _search_text(
         fields.get("title", ticket.title), fields.get("description", ticket.description), ticket.comments
     )
-    ticket = _compare_and_set(ticket, expected_version=ticket.version, **fields)
-    events.publish("ticket.updated", ticket=ticket, actor=actor, fields=changed)
-    return ticket
+    event = _event(events.TicketUpdated, before, actor=actor, changed=[*changed, "assignee"], fields=tuple(changed))
+    return _write(ticket, event, **fields)
 
 
 def _current(ticket: Ticket, name: str):
@@ -142,10 +192,10 @@ def ticket_transition(*, actor: User, ticket: Ticket, status: str) -> Ticket:
         fields["closed_at"] = now
     elif status == Status.OPEN:
         fields.update(resolved_at=None, closed_at=None)
-    previous = ticket.status
-    ticket = _compare_and_set(ticket, expected_version=ticket.version, **fields)
-    events.publish("ticket.status_changed", ticket=ticket, actor=actor, previous=previous)
-    return ticket
+    event = _event(
+        events.TicketStatusChanged, copy.copy(ticket), actor=actor, changed=["status"], previous_status=ticket.status
+    )
+    return _write(ticket, event, **fields)
 
 
 def _check_may_assign(actor: User, ticket: Ticket, *, taking: bool) -> None:
@@ -170,11 +220,9 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
     """An agent takes a ticket of their department; leads assign (or unassign) within theirs."""
     taking = assignee is not None and assignee.pk == actor.pk
     _check_may_assign(actor, ticket, taking=taking)
-    previous = ticket.assignee_id
+    event = _event(events.TicketAssigned, copy.copy(ticket), actor=actor, changed=["assignee", "status"])
     if assignee is None:
-        ticket = _compare_and_set(ticket, expected_version=ticket.version, assignee_id=None)
-        events.publish("ticket.assigned", ticket=ticket, actor=actor, previous=previous)
-        return ticket
+        return _write(ticket, event, assignee_id=None)
     if ticket.department_id is None:
         raise Invalid("Route the ticket to a department first.", errors={"assignee": ["The ticket has no department."]})
     if not is_active_agent_of(assignee, ticket.department_id):
@@ -189,26 +237,22 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User | None) -> Tick
     fields: dict = {"assignee_id": assignee.pk}
     if ticket.status == Status.NEW:
         fields["status"] = Status.OPEN
-    ticket = _compare_and_set(ticket, expected_version=ticket.version, **fields)
-    events.publish("ticket.assigned", ticket=ticket, actor=actor, previous=previous)
-    return ticket
+    return _write(ticket, event, **fields)
 
 
 def ticket_delete(*, actor: User, ticket: Ticket) -> Ticket:
     """Soft delete (admins): hidden everywhere, kept for the record, restorable in admin."""
     if not policies.can_delete(actor):
         raise NotAllowed("Only admins delete tickets.")
-    ticket = _compare_and_set(ticket, expected_version=ticket.version, deleted_at=timezone.now(), deleted_by=actor)
-    events.publish("ticket.deleted", ticket=ticket, actor=actor)
-    return ticket
+    event = _event(events.TicketDeleted, copy.copy(ticket), actor=actor, changed=["deleted"])
+    return _write(ticket, event, deleted_at=timezone.now(), deleted_by=actor)
 
 
 def ticket_restore(*, actor: User, ticket: Ticket) -> Ticket:
     if not policies.can_delete(actor):
         raise NotAllowed("Only admins restore tickets.")
-    ticket = _compare_and_set(ticket, expected_version=ticket.version, deleted_at=None, deleted_by=None)
-    events.publish("ticket.restored", ticket=ticket, actor=actor)
-    return ticket
+    event = _event(events.TicketRestored, copy.copy(ticket), actor=actor, changed=["deleted"])
+    return _write(ticket, event, deleted_at=None, deleted_by=None)
 
 
 def ticket_escalate(*, actor: User | None, ticket: Ticket, reason: str) -> Ticket:
@@ -218,15 +262,8 @@ def ticket_escalate(*, actor: User | None, ticket: Ticket, reason: str) -> Ticke
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Say why.", errors={"reason": ["This field may not be blank."]})
-    ticket = _compare_and_set(
-        ticket,
-        expected_version=ticket.version,
-        escalated=True,
-        escalation_reason=reason[:500],
-        escalated_at=timezone.now(),
-    )
-    events.publish("ticket.escalated", ticket=ticket, actor=actor, reason=reason)
-    return ticket
+    event = _event(events.TicketEscalated, copy.copy(ticket), actor=actor, changed=["escalated"], reason=reason[:500])
+    return _write(ticket, event, escalated=True, escalation_reason=reason[:500], escalated_at=timezone.now())
 
 
 def comment_add(*, actor: User, ticket: Ticket, body: str, internal: bool = False) -> dict:
@@ -253,27 +290,36 @@ def comment_add(*, actor: User, ticket: Ticket, body: str, internal: bool = Fals
             fields["first_responded_at"] = now  # the first public reply stops the first-response clock
         return fields
 
-    _append(ticket, with_comment, read=("title", "description", "comments", "first_responded_at"), now=now)
-    events.publish("comment.added", ticket=ticket, actor=actor, comment=comment)
+    event = partial(
+        _event,
+        events.CommentAdded,
+        actor=actor,
+        comment_id=comment["id"],
+        body=comment["body"],
+        internal=comment["internal"],
+        created_at=comment["created_at"],
+    )
+    _append(ticket, with_comment, event)
     return comment
 
 
-def _append(ticket: Ticket, change: Callable[[Ticket], dict], *, read: tuple[str, ...], now: datetime) -> None:
-    """Re-read the fields `change` needs, write its result if nobody won meanwhile, else retry.
-
-    One conditional single-document update per attempt: atomic on every database, no transaction.
-    """
+def _append(
+    ticket: Ticket, change: Callable[[Ticket], dict], event: Callable[[Ticket], Callable[[Ticket], events.TicketEvent]]
+) -> None:
+    """Re-read the ticket, write what `change` makes of it with `event(current)` if nobody won
+    meanwhile, else retry. One conditional single-document update per attempt (with its event):
+    atomic on every database, no transaction needed."""
     for attempt in range(APPEND_ATTEMPTS):
-        current = Ticket.objects.only("id", "version", *read).get(pk=ticket.pk)
+        current = Ticket.objects.get(pk=ticket.pk)
         fields = change(current)
-        updated = Ticket.objects.filter(pk=ticket.pk, version=current.version).update(
-            **fields, version=F("version") + 1, updated_at=now
-        )
-        if updated:
-            tickets_changed()
-            ticket.refresh_from_db()
-            return
-        time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter, not crypto
+        try:
+            outbox.compare_and_set(current, fields=fields, event=event(copy.copy(current)))
+        except Conflict:
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 # nosec B311 - jitter, not crypto
+            continue
+        tickets_changed()
+        ticket.refresh_from_db()
+        return
     raise Conflict("The ticket is too busy right now; try again.", code="busy")
 
 
@@ -299,12 +345,21 @@ def attachment_add(*, actor: User, ticket: Ticket, uploaded: UploadedFile) -> di
         attachments = [*current.attachments, attachment]
         return {"attachments": attachments, "attachment_count": len(attachments)}
 
+    event = partial(
+        _event,
+        events.AttachmentAdded,
+        actor=actor,
+        attachment_id=attachment["id"],
+        file_name=attachment["name"],
+        size=attachment["size"],
+        content_type=attachment["content_type"],
+        sha256=attachment["sha256"],
+    )
     try:
-        _append(ticket, with_attachment, read=("attachments",), now=now)
+        _append(ticket, with_attachment, event)
     except Exception:
         files.delete_stored(stored.key)
         raise
-    events.publish("attachment.added", ticket=ticket, actor=actor, attachment=attachment)
     return attachment
 
 
@@ -313,7 +368,7 @@ def tickets_escalate_due(
 ) -> list[Ticket]:
     """Flag the tickets past a due time or inside its warning window (the SLA job; no actor).
 
-    Each ticket is flagged once, with the reason; `ticket.escalated` tells notifications.
+    Each ticket is flagged once, with the reason; its TicketEscalated tells notifications.
     """
     now = now or timezone.now()
     horizon = now + max((t.warning for t in sla.targets_by_priority().values()), default=timedelta(0))
@@ -356,14 +411,19 @@ def ticket_route(
         fields["assignee_id"] = assignee.pk
         if current.status == Status.NEW:
             fields["status"] = Status.OPEN
+    # One event for the one write: TicketRouted names the department and, when set, the assignee.
+    event = _event(
+        events.TicketRouted,
+        copy.copy(current),
+        actor=None,
+        changed=["department", "assignee", "status"],
+        confidence=confidence,
+        reason=reason[:500],
+    )
     try:
-        routed = _compare_and_set(current, expected_version=current.version, **fields)
+        return _write(current, event, **fields)
     except Conflict:
         return Ticket.objects.get(pk=ticket.pk)  # a person got there first; they win
-    events.publish("ticket.routed", ticket=routed, actor=None, confidence=confidence, reason=reason)
-    if assignee is not None and department is not None:
-        events.publish("ticket.assigned", ticket=routed, actor=None, previous=None)
-    return routed
 
 
 def ticket_import(
@@ -379,7 +439,8 @@ def ticket_import(
 ) -> tuple[Ticket, bool]:
     """A historical ticket from another system, idempotent by `external_id`: (ticket, created).
 
-    Imported tickets are history (resolved by default): no SLA clocks, no events for notifications.
+    Imported tickets are history (resolved by default): no SLA clocks; their event is
+    TicketImported, which the index hears and notifications ignore.
     """
     existing = Ticket.objects.filter(external_id=external_id).first()
     if existing is not None:
@@ -387,7 +448,7 @@ def ticket_import(
     title, description = (title or "").strip()[:200], (description or "").strip()
     created_at = created_at or timezone.now()
     public_text, _ = _search_text(title, description, [])
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         external_id=external_id,
         title=title or description[:80] or "(no title)",
         description=description,
@@ -400,6 +461,6 @@ def ticket_import(
         resolved_at=created_at if status in (Status.RESOLVED, Status.CLOSED) else None,
         closed_at=created_at if status == Status.CLOSED else None,
     )
+    outbox.insert(ticket, event=_event(events.TicketImported, ticket, actor=None))
     tickets_changed()
-    events.publish("ticket.imported", ticket=ticket, actor=None)
     return ticket, True

@@ -27,13 +27,15 @@ SIGNUP_IN = OpenApiExample(
     request_only=True,
     value={
         "email": "ada@example.com",
-        "password": "correct-horse-battery",
+        "password": "correct-horse-battery",  # nosec B105 - an example body in the API docs, not a credential
         "first_name": "Ada",
         "last_name": "Lovelace",
     },
 )
 LOGIN_IN = OpenApiExample(
-    "Sign in", request_only=True, value={"email": "ada@example.com", "password": "correct-horse-battery"}
+    "Sign in",
+    request_only=True,
+    value={"email": "ada@example.com", "password": "correct-horse-battery"},  # nosec B105 - a docs example
 )
 REFRESH_IN = OpenApiExample("A refresh token", request_only=True, value={"refresh": "eyJhbGciOiJIUzI1NiIs..."})
 TOKEN_PAIR_OUT = OpenApiExample(
@@ -46,7 +48,7 @@ USER_IN = OpenApiExample(
     request_only=True,
     value={
         "email": "grace@example.com",
-        "password": "a-long-unique-passphrase",
+        "password": "a-long-unique-passphrase",  # nosec B105 - an example body in the API docs
         "first_name": "Grace",
         "last_name": "Hopper",
         "role": "agent",

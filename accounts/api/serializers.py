@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts import services
 from accounts.models import Department, Role, User
 from accounts.services import MAX_SKILLS
 from helpdesk.api.serializers import StrictSerializer
@@ -53,6 +54,21 @@ class UserOut(serializers.ModelSerializer):
             "last_login",
         ]
         read_only_fields = fields
+
+
+class MeOut(UserOut):
+    """The signed-in user, with the counts other apps keep for them (accounts.services.profile_counts)."""
+
+    unread_notifications = serializers.SerializerMethodField(
+        help_text="Your unread in-app notifications (GET /api/v1/notifications/?unread=true)."
+    )
+
+    class Meta(UserOut.Meta):
+        fields = [*UserOut.Meta.fields, "unread_notifications"]
+        read_only_fields = fields
+
+    def get_unread_notifications(self, user) -> int:
+        return services.profile_counts(user=user).get("unread_notifications", 0)
 
 
 class UserIn(StrictSerializer):

@@ -7,7 +7,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import Q
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from accounts.api.serializers import (
     DepartmentOut,
     LoginIn,
     MeIn,
+    MeOut,
     RefreshIn,
     SignupIn,
     TokenPairOut,
@@ -86,8 +87,10 @@ class LoginView(TokenEndpoint):
         if user is None:
             ratelimits.count_failure(request, scope="login_ip", key="ip")
             ratelimits.count_failure(request, scope="login_account", key=account_key)
+            services.login_failed(email=data["email"])
             raise Unauthenticated("Email or password is wrong.", code="invalid_credentials")
         user_logged_in.send(sender=User, request=request._request, user=user)
+        services.login_succeeded(user=user)
         return Response(tokens.issue_pair(user))
 
 
@@ -118,8 +121,11 @@ class LogoutView(TokenEndpoint):
     def post(self, request):
         ratelimits.consume(request, scope="refresh_ip")
         data = RefreshIn.validated(request.data)
-        tokens.revoke(data["refresh"])
+        services.logout(refresh=data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+ME_OUT = OpenApiExample("Me", response_only=True, value={**examples.USER_OUT.value, "unread_notifications": 2})
 
 
 class MeView(APIView):
@@ -128,22 +134,24 @@ class MeView(APIView):
     @extend_schema(
         tags=["auth"],
         summary="The signed-in user",
-        responses={200: UserOut},
-        examples=[examples.USER_OUT],
+        description="With `unread_notifications`, the count of your unread in-app notifications.",
+        responses={200: MeOut},
+        examples=[ME_OUT],
     )
     def get(self, request):
-        return Response(UserOut(request.user).data)
+        return Response(MeOut(request.user).data)
 
     @extend_schema(
         tags=["auth"],
         summary="Change your name or availability",
+        description="Email preferences: `PATCH /api/v1/notifications/email-preferences/`.",
         request=MeIn,
-        responses={200: UserOut, **errors(400)},
-        examples=[examples.ME_IN, examples.USER_OUT],
+        responses={200: MeOut, **errors(400)},
+        examples=[examples.ME_IN, ME_OUT],
     )
     def patch(self, request):
         data = MeIn.validated(request.data)
-        return Response(UserOut(services.profile_update(user=request.user, **data)).data)
+        return Response(MeOut(services.profile_update(user=request.user, **data)).data)
 
 
 class UserFilter(filters.FilterSet):

@@ -135,7 +135,7 @@ LEADS_ADMIN = {
         "change_category",
         "delete_category",
     },
-    "ai_assist": {"view_suggestion"},
+    "ai_assist": {"view_suggestion", "view_suggestionfeedback"},  # the log and its reviews, inline
 }
 
 

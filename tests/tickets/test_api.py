@@ -5,8 +5,9 @@ from django.test import override_settings
 
 from accounts.models import Role
 from audit.models import AuditEntry
+from helpdesk import events
 from tests.factories import UserFactory
-from tests.helpers import assert_problem, captured_events, matrix
+from tests.helpers import assert_problem, captured_events, delivered, matrix
 from tickets import services
 from tickets.models import Status, Ticket
 
@@ -277,9 +278,9 @@ def test_rerouting_drops_the_old_assignee(client_for, people, ticket, other_depa
 
 
 def test_deleted_ticket_is_gone_for_everyone_and_audited(client_for, people, ticket):
-    with captured_events("ticket.deleted") as seen:
+    with captured_events(events.TicketDeleted) as seen, delivered():
         assert client_for("admin").delete(detail(ticket)).status_code == 204
-    assert [(event["ticket"].pk, event["actor"]) for event in seen] == [(ticket.pk, people["admin"])]
+    assert [(event.target_id, event.actor_id) for event in seen] == [(ticket.pk, people["admin"].pk)]
     for who in ("employee", "agent", "admin"):
         assert client_for(who).get(detail(ticket)).status_code == 404
         assert client_for(who).get(URL).json()["count"] == 0

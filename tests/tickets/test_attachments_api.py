@@ -7,6 +7,7 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from helpdesk import events
 from tests.helpers import (
     DOCX_TYPE,
     EICAR,
@@ -133,9 +134,9 @@ def test_missing_file_is_400(client_for, ticket):
 
 
 def test_upload_emits_attachment_added(client_for, ticket):
-    with captured_events("attachment.added") as seen:
+    with captured_events(events.AttachmentAdded) as seen:
         created = post_file(client_for("agent"), url(ticket), "photo.png", PNG, "image/png").json()
-    assert [event["attachment"]["id"] for event in seen] == [created["id"]]
+    assert [event.attachment_id for event in seen] == [created["id"]]
 
 
 def test_download_link_expires(client_for, ticket):

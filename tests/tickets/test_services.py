@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
+from helpdesk import events
 from helpdesk.errors import Conflict, Invalid, NotAllowed
 from tests.factories import UserFactory
 from tests.helpers import captured_events
@@ -47,9 +48,9 @@ def test_soft_deleted_tickets_are_hidden_from_everyone(people, ticket):
 
 
 def test_creation_publishes_ticket_created(people):
-    with captured_events("ticket.created") as seen:
+    with captured_events(events.TicketCreated) as seen:
         created = services.ticket_create(requester=people["employee"], title="Printer", description="Jammed")
-    assert [(event["ticket"].pk, event["actor"]) for event in seen] == [(created.pk, people["employee"])]
+    assert [(event.target_id, event.actor_id) for event in seen] == [(created.pk, people["employee"].pk)]
     assert created.department is None and created.status == Status.NEW
 
 

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from helpdesk import events
 from tests.helpers import captured_events
 from tickets import services, sla
 from tickets.models import SlaPolicy, Status, Ticket
@@ -124,12 +125,12 @@ def test_job_leaves_tickets_on_time_alone(open_ticket):
 
 
 def test_job_escalates_inside_the_warning_window_once_with_the_reason(open_ticket):
-    with captured_events("ticket.escalated") as seen:
+    with captured_events(events.TicketEscalated) as seen:
         [escalated] = _escalate(40)
         assert _escalate(45) == []  # flagged once
     assert escalated.escalated and escalated.escalated_at == T0 + timedelta(minutes=40)
     assert escalated.escalation_reason.startswith("SLA warning: first response due 2026-11-23 10:00 UTC")
-    assert [event["ticket"].pk for event in seen] == [open_ticket.pk] and seen[0]["actor"] is None
+    assert [event.target_id for event in seen] == [open_ticket.pk] and seen[0].actor_id is None
 
 
 def test_job_escalates_a_breach(people, open_ticket):
@@ -166,7 +167,8 @@ def test_escalate_due_command(open_ticket, capsys):
 def test_celery_task_runs_the_same_job(open_ticket, settings):
     from tickets.tasks import escalate_due
 
-    assert settings.CELERY_BEAT_SCHEDULE["escalate-due-tickets"]["task"] == escalate_due.name
+    entry = settings.CELERY_BEAT_SCHEDULE["escalate-due-tickets"]
+    assert (entry["task"], entry["args"]) == ("helpdesk.run_job", (escalate_due.name,))  # under the job lock
     with at(90):
         assert escalate_due.delay().get() == 1
 

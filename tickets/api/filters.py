@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
+from helpdesk.api.filters import IsoDateTimeFromToRangeFilter
 from tickets import policies
 from tickets.models import Priority, Status, Ticket
 
@@ -35,7 +36,7 @@ class TicketFilter(filters.FilterSet):
     escalated = filters.TypedChoiceFilter(
         choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true", help_text="true or false"
     )
-    created = filters.IsoDateTimeFromToRangeFilter(
+    created = IsoDateTimeFromToRangeFilter(
         field_name="created_at", help_text="created_after / created_before (ISO 8601)."
     )
     q = filters.CharFilter(

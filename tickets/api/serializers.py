@@ -170,7 +170,10 @@ class TicketOut(TicketListOut):
         read_only_fields = fields
         extra_kwargs = {
             "routing_confidence": {
-                "help_text": "The router's calibrated confidence when it placed the ticket; null when a person did."
+                "help_text": (
+                    "The router's calibrated confidence in its decision: when it placed the ticket, or, for a ticket "
+                    "waiting in triage, when it abstained; null when a person placed it."
+                )
             }
         }
 

@@ -8,13 +8,13 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from helpdesk.api import ratelimits
 from helpdesk.api.downloads import signed_download_view
 from helpdesk.api.pagination import CachedCountPagination
+from helpdesk.api.parsers import MultiPartParser
 from helpdesk.api.schema import errors
 from helpdesk.api.serializers import AttachmentOut
 from tickets import selectors, services, sla
