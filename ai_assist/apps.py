@@ -8,9 +8,10 @@ class AiAssistConfig(AppConfig):
     verbose_name = "AI assist"
     # Django admin for leads (accounts.policies collects every app's): the suggestions about their
     # department's tickets, read-only (ai_assist.admin narrows to them).
-    lead_admin_permissions = frozenset({"ai_assist.view_suggestion"})
+    lead_admin_permissions = frozenset({"ai_assist.view_suggestion", "ai_assist.view_suggestionfeedback"})
 
     def ready(self) -> None:
-        from ai_assist import subscribers
+        from ai_assist import corrections, subscribers
 
         subscribers.connect()
+        corrections.connect()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from accounts.models import Department, Role, User
-from ai_assist import index
+from ai_assist import retrieval
 from ai_assist.ml.data import Columns, Row, iter_rows
 
 IMPORT_EMAIL = "imported-tickets@helpdesk.invalid"
@@ -54,7 +54,9 @@ def import_csv(
     requester = import_requester()
     departments = {department.name: department for department in Department.objects.all()}
     rows = iter_rows(path, columns or Columns())
-    with index.deferred_indexing(index_progress):  # one batched embedding of everything new, at the end
+    # One batched embedding of everything new, at the end. The import adds what it created itself:
+    # the ticket.imported events reach the index only after their commit (or on a worker).
+    with retrieval.ticket_corpus().deferred(index_progress) as pending:
         for item in progress(rows) if progress else rows:
             if not isinstance(item, Row):
                 report.errors.append(item)
@@ -70,7 +72,7 @@ def import_csv(
                 if made:
                     report.departments_created.append(name)
             try:
-                _, created = services.ticket_import(
+                ticket, created = services.ticket_import(
                     external_id=f"{id_prefix}{item.external_id}"[:64],
                     requester=requester,
                     title=item.title,
@@ -82,6 +84,7 @@ def import_csv(
                 report.errors.append((item.line, f"{type(exc).__name__}: {exc}"))
                 continue
             if created:
+                pending.add(ticket.pk)
                 report.created += 1
             else:
                 report.existing += 1

@@ -1,24 +1,28 @@
 """Routing: department (calibrated confidence, alternatives, abstention), agent and similar
-tickets, for a preview (`POST /api/v1/ai/route/`) and for every new ticket (`route_new_ticket`).
+tickets, for a preview (`POST /api/v1/ai/route/`) and for every new ticket (`route_new_ticket`);
+and the similar-ticket search of `POST /api/v1/ai/similar/`.
 
-Every decision is logged as a Suggestion with its inputs, output, model and latency.
+Every decision and search is logged as a Suggestion (ai_assist.services) with its inputs, output,
+model and latency. Which past tickets may be shown is tickets.policies' answer: those the asker
+may see, or, for a ticket the system routes, those its future staff see.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from accounts.models import Department, Role, User
 from accounts.selectors import agents_of
-from ai_assist import embeddings, search, store
+from ai_assist import embeddings, services, store
+from ai_assist.ml.similar import SimilarRanker
 from ai_assist.ml.text import normalise, ticket_text
 from ai_assist.models import Suggestion
+from ai_assist.retrieval import similar
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +51,17 @@ class RouteDecision:
 
 
 def choose_agent(*, department: Department, text: str) -> AgentChoice:
-    """The department's active, available agent (or lead) whose skills best match the ticket,
-    then the lightest open load (new, open or pending tickets assigned)."""
+    """The department's active, available agent whose skills best match the ticket, then the
+    lightest open load (new, open or pending tickets assigned). Leads are candidates only with
+    AI_ROUTE_TO_LEADS (off by default: leads triage and review; agents work the queue); then an
+    agent still wins a tie."""
     from tickets.models import ACTIVE_STATUSES, Ticket
 
-    people = list(agents_of(department_ids=[department.pk]))
+    people = [
+        person
+        for person in agents_of(department_ids=[department.pk])
+        if settings.AI_ROUTE_TO_LEADS or person.role < Role.LEAD
+    ]
     # One grouped count (portable to MongoDB's backend, unlike a filtered join annotation).
     load = dict(
         Ticket.objects.filter(
@@ -64,7 +74,7 @@ def choose_agent(*, department: Department, text: str) -> AgentChoice:
     for person in people:
         person.open_load = load.get(person.pk, 0)
     if not people:
-        return AgentChoice(None, f"{department.name} has no active agents.")
+        return AgentChoice(None, f"{department.name} has no active agents.")  # the ticket keeps the department
     available = [person for person in people if person.is_available]
     if not available:
         return AgentChoice(None, f"No agent of {department.name} is available right now.")
@@ -89,14 +99,15 @@ def route_text(
     title: str,
     description: str,
     actor: User | None,
-    similar_scope: Q | Callable[[Department | None], tuple[Q, str]] | None,
-    similar_scope_key: str | None = None,
     ticket=None,
+    with_similar: bool = True,
     abstain_below: float | None = None,
 ) -> RouteDecision:
-    """Decide where a ticket would go. `similar_scope` limits the similar tickets: a visibility
-    Q (with `similar_scope_key` naming what it depends on, see search.similar_tickets), or a
-    function of the chosen department returning both (None: no similar tickets)."""
+    """Decide where a ticket would go, and log the decision. With `with_similar`, also the
+    similar tickets: those `actor` may see, or with no actor (the system routing `ticket`)
+    those the staff who will work it see (tickets.policies.retrieval_scope / staff_scope)."""
+    from tickets import policies as ticket_policies
+
     started = time.perf_counter()
     threshold = settings.AI_ROUTER_ABSTAIN_BELOW if abstain_below is None else abstain_below
     text = ticket_text(title, description)
@@ -125,15 +136,15 @@ def route_text(
             decision.agent, decision.agent_reason = choice.agent, choice.reason
     else:
         decision.agent_reason = "No departments exist yet."
-    if similar_scope is not None:
-        if callable(similar_scope):
-            scope, scope_key = similar_scope(decision.department, decision.abstained)
+    if with_similar:
+        if actor is not None:
+            scope = ticket_policies.retrieval_scope(actor)
         else:
-            scope, scope_key = similar_scope, similar_scope_key
+            department_id = decision.department.pk if decision.department else None
+            scope = ticket_policies.staff_scope(department_id, triage=decision.abstained)
         try:
-            decision.similar = search.similar_tickets(
+            decision.similar = similar.similar_tickets(
                 scope=scope,
-                scope_key=scope_key,
                 text=text,
                 title=title,
                 embedding=vector,
@@ -149,14 +160,14 @@ def route_text(
 
 
 def _log(decision: RouteDecision, *, title: str, description: str, actor, ticket) -> Suggestion:
-    return Suggestion.objects.create(
+    return services.suggestion_record(
         kind=Suggestion.Kind.ROUTE,
-        ticket=ticket,
         actor=actor,
+        ticket=ticket,
         department=decision.department,
         confidence=decision.confidence,
         abstained=decision.abstained,
-        inputs={"title": title, "description": description[:2000]},
+        inputs={"title": title, "description": services.clipped(description)},
         output={
             "department": decision.department.pk if decision.department else None,
             "confidence": decision.confidence,
@@ -168,27 +179,39 @@ def _log(decision: RouteDecision, *, title: str, description: str, actor, ticket
         },
         error=decision.similar_error,
         model=decision.model,
-        latency_ms=round(decision.latency_ms, 2),
+        path="router",
+        latency_ms=decision.latency_ms,
     )
 
 
-def staff_scope(department: Department | None, abstained: bool = False) -> tuple[Q, str]:
-    """What the staff who will work a routed ticket see of past tickets: their department's; when
-    routing abstains, the lead triaging it sees triage and the likeliest department. Never
-    deleted ones."""
-    if department is None:
-        scope = Q(department__isnull=True)
-    elif abstained:
-        scope = Q(department__isnull=True) | Q(department=department)
-    else:
-        scope = Q(department=department)
-    key = f"department:{department.pk if department else ''}:{'triage' if abstained else ''}"
-    return scope & Q(deleted_at__isnull=True), key
+def find_similar(*, actor: User, title: str, description: str, limit: int) -> list[tuple[object, float]]:
+    """The past tickets most like this text among those `actor` may see, best first; logged."""
+    from tickets import policies as ticket_policies
+
+    started = time.perf_counter()
+    text = ticket_text(title, description)
+    found = similar.similar_tickets(
+        scope=ticket_policies.retrieval_scope(actor),
+        text=text,
+        title=title,
+        embedding=embeddings.embed_one(text),
+        limit=limit,
+    )
+    services.suggestion_record(
+        kind=Suggestion.Kind.SIMILAR,
+        actor=actor,
+        inputs={"title": title, "description": services.clipped(description), "limit": limit},
+        output={"similar_tickets": [{"ticket": t.pk, "score": s} for t, s in found]},
+        model=SimilarRanker.name,
+        path="search",
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+    return found
 
 
 def route_new_ticket(ticket_id: str) -> None:
     """Route a stored ticket that has no department yet. Any failure leaves it in triage."""
-    from tickets import services
+    from tickets import services as ticket_services
     from tickets.models import Ticket
 
     started = time.perf_counter()
@@ -196,15 +219,19 @@ def route_new_ticket(ticket_id: str) -> None:
     if ticket is None:
         return
     try:
-        decision = route_text(
-            title=ticket.title, description=ticket.description, actor=None, similar_scope=staff_scope, ticket=ticket
-        )
+        decision = route_text(title=ticket.title, description=ticket.description, actor=None, ticket=ticket)
         if decision.abstained or decision.department is None:
-            return  # stays in triage; the suggestion says why
+            if decision.confidence is not None:
+                # Stays in triage, showing the confidence of the decision that left it there (the
+                # best guess is in the suggestion: GET /api/v1/ai/tickets/{id}/routing/).
+                ticket_services.ticket_route(
+                    ticket=ticket, department=None, confidence=decision.confidence, reason=decision.agent_reason
+                )
+            return
         reason = f"{decision.model}: {decision.confidence:.2f}" + (
             f"; agent {decision.agent.email}: {decision.agent_reason}" if decision.agent else ""
         )
-        services.ticket_route(
+        ticket_services.ticket_route(
             ticket=ticket,
             department=decision.department,
             confidence=decision.confidence,
@@ -214,13 +241,15 @@ def route_new_ticket(ticket_id: str) -> None:
     except Exception as exc:
         logger.exception("Routing ticket %s failed; it stays in triage", ticket_id)
         try:
-            Suggestion.objects.create(
+            services.suggestion_record(
                 kind=Suggestion.Kind.ROUTE,
-                ticket_id=ticket_id,
+                actor=None,
+                ticket=ticket,
                 abstained=True,
+                path="router",
                 inputs={"ticket": ticket_id},
-                error=f"{type(exc).__name__}: {exc}"[:500],
-                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                error=f"{type(exc).__name__}: {exc}",
+                latency_ms=(time.perf_counter() - started) * 1000,
             )
         except Exception:
             logger.exception("Could not log the routing failure of ticket %s", ticket_id)

@@ -1,12 +1,16 @@
-"""Domain events the AI listens to. Connected in AiAssistConfig.ready().
+"""The AI's consumers of domain events (helpdesk.dispatch). Registered in AiAssistConfig.ready().
 
-- ticket.created: route it (after the write is committed, as a job; routing never blocks or
-  undoes the creation) and index it;
-- ticket changes (updated, comment added, routed, assigned, status, deleted, restored, imported):
-  re-index that ticket (deleted: drop it);
-- article.published / updated / archived (knowledge app): re-chunk and re-index the article.
-Index failures are logged and never fail the write (the events module guarantees it too);
-`manage.py reindex` repairs any drift.
+- `ai.routing` (ticket.created): a new ticket with no department is routed, as a job (in-process
+  without a broker); routing never blocks or undoes the creation, and leaves the ticket in triage
+  when it abstains or fails.
+- `ai.index.tickets` (every ticket event that changes what the index holds): re-index the ticket
+  as it is now, or drop it when it is deleted or gone.
+- `ai.index.kb` (article published, updated, archived, deleted): re-chunk and re-index the article,
+  or drop it.
+
+The outbox delivers each event after the commit, at least once, and retries a consumer that
+raises; all three are idempotent (they look at the current rows, never at the event's history).
+`manage.py reindex` still repairs any drift.
 """
 
 from __future__ import annotations
@@ -14,91 +18,61 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import transaction
 
-from helpdesk import events
+from helpdesk import dispatch, events
 
 logger = logging.getLogger(__name__)
 
 TICKET_INDEX_EVENTS = (
-    "ticket.created",
-    "ticket.updated",
-    "comment.added",
-    "ticket.routed",
-    "ticket.assigned",
-    "ticket.status_changed",
-    "ticket.deleted",
-    "ticket.restored",
-    "ticket.imported",
+    events.TicketCreated,
+    events.TicketUpdated,
+    events.CommentAdded,
+    events.TicketRouted,
+    events.TicketAssigned,
+    events.TicketStatusChanged,
+    events.TicketDeleted,
+    events.TicketRestored,
+    events.TicketImported,
 )
-ARTICLE_EVENTS = ("article.published", "article.updated", "article.archived", "article.deleted")
+ARTICLE_EVENTS = (events.ArticlePublished, events.ArticleUpdated, events.ArticleArchived, events.ArticleDeleted)
 
 
-def on_ticket_created(*, name: str, ticket, **payload) -> None:
-    if not settings.AI_AUTO_ROUTE or ticket.department_id is not None:
+def route_new_ticket(event: events.Event) -> None:
+    assert isinstance(event, events.TicketCreated)
+    if not settings.AI_AUTO_ROUTE or event.department_id is not None:
         return
     from ai_assist import tasks
 
-    ticket_id = ticket.pk
-
-    def enqueue() -> None:
-        try:
-            tasks.route_new_ticket.delay(ticket_id)
-        except Exception:  # a broker hiccup must not fail the request that created the ticket
-            logger.exception("Could not queue routing of ticket %s; it stays in triage", ticket_id)
-
-    transaction.on_commit(enqueue)
+    try:
+        tasks.route_new_ticket.delay(event.target_id)
+    except Exception:  # the broker is down: the outbox retries; meanwhile the ticket waits in triage
+        logger.warning("Could not queue routing of ticket %s; it stays in triage until a retry", event.target_id)
+        raise
 
 
-def on_ticket_changed(*, name: str, ticket, **payload) -> None:
-    from ai_assist import index
+def index_ticket(event: events.Event) -> None:
+    from ai_assist import retrieval
+    from tickets.models import Ticket
 
-    ticket_id = ticket.pk
-
-    def reindex() -> None:
-        try:
-            from tickets.models import Ticket
-
-            current = Ticket.objects.filter(pk=ticket_id).first()
-            if current is None:
-                index.delete_tickets([ticket_id])
-            else:
-                index.ticket_changed(current)
-        except Exception:
-            logger.exception("Indexing ticket %s failed; manage.py reindex repairs the index", ticket_id)
-
-    if index.deferring():
-        index.ticket_changed(ticket)
+    current = Ticket.objects.filter(pk=event.target_id).first()
+    if current is None:
+        retrieval.ticket_corpus().delete([event.target_id])
     else:
-        transaction.on_commit(reindex)
+        retrieval.ticket_corpus().changed(current)  # deleted: dropped; under import_tickets: batched
 
 
-def on_article_event(*, name: str, article=None, **payload) -> None:
-    from ai_assist import index
+def index_article(event: events.Event) -> None:
+    from ai_assist import retrieval
+    from knowledge.models import Article
 
-    article_id = str(payload.get("article_id") or (article.pk if article is not None else ""))
-
-    def reindex() -> None:
-        try:
-            from knowledge.models import Article
-
-            current = Article.objects.select_related("category").filter(pk=article_id).first()
-            if current is None:
-                index.remove_article(article_id)
-            else:
-                index.upsert_article(current)  # unpublished (archived, draft): its chunks are removed
-        except Exception:
-            logger.exception(
-                "Indexing article %s (%s) failed; manage.py reindex --only kb repairs it", article_id, name
-            )
-
-    if article_id:
-        transaction.on_commit(reindex)
+    current = Article.objects.select_related("category").filter(pk=event.target_id).first()
+    if current is None:
+        retrieval.article_corpus().remove(event.target_id)
+    else:
+        retrieval.article_corpus().upsert(current)  # unpublished (archived, draft): its chunks are removed
 
 
 def connect() -> None:
-    events.subscribe("ticket.created", on_ticket_created)
-    for name in TICKET_INDEX_EVENTS:
-        events.subscribe(name, on_ticket_changed)
-    for name in ARTICLE_EVENTS:
-        events.subscribe(name, on_article_event)
+    dispatch.register("ai.routing", route_new_ticket, events=[events.TicketCreated])
+    dispatch.register("ai.index.tickets", index_ticket, events=TICKET_INDEX_EVENTS)
+    dispatch.register("ai.index.kb", index_article, events=ARTICLE_EVENTS)

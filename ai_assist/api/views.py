@@ -1,22 +1,17 @@
-"""AI API: thin views over ai_assist.routing and ai_assist.search."""
+"""AI API: thin views over ai_assist.routing and ai_assist.selectors."""
 
 from __future__ import annotations
-
-import time
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ai_assist import embeddings, policies, routing, search, selectors
+from ai_assist import policies, routing, selectors
 from ai_assist.api import examples
 from ai_assist.api.serializers import RouteIn, RouteOut, SimilarIn, SimilarOut, TicketRoutingOut
-from ai_assist.ml.text import ticket_text
-from ai_assist.models import Suggestion
 from helpdesk.api import ratelimits
 from helpdesk.api.schema import errors
-from tickets.policies import visible_tickets
 
 TAGS = ["ai"]
 
@@ -51,13 +46,7 @@ class RouteView(APIView):
     def post(self, request):
         ratelimits.consume(request, scope="ai_route_user", key="user")
         data = RouteIn.validated(request.data)
-        decision = routing.route_text(
-            title=data["title"],
-            description=data["description"],
-            actor=request.user,
-            similar_scope=visible_tickets(request.user),
-            similar_scope_key=search.scope_key_of(request.user),
-        )
+        decision = routing.route_text(title=data["title"], description=data["description"], actor=request.user)
         return Response(
             RouteOut(
                 {
@@ -93,26 +82,10 @@ class SimilarView(APIView):
     def post(self, request):
         ratelimits.consume(request, scope="ai_similar_user", key="user")
         data = SimilarIn.validated(request.data)
-        started = time.perf_counter()
-        text = ticket_text(data["title"], data["description"])
-        found = search.similar_tickets(
-            scope=visible_tickets(request.user),
-            scope_key=search.scope_key_of(request.user),
-            text=text,
-            title=data["title"],
-            embedding=embeddings.embed_one(text),
-            limit=data["limit"],
+        found = routing.find_similar(
+            actor=request.user, title=data["title"], description=data["description"], limit=data["limit"]
         )
-        body = SimilarOut(_similar_out(found), many=True).data
-        Suggestion.objects.create(
-            kind=Suggestion.Kind.SIMILAR,
-            actor=request.user,
-            inputs={"title": data["title"], "description": data["description"][:2000], "limit": data["limit"]},
-            output={"similar_tickets": [{"ticket": t.pk, "score": s} for t, s in found]},
-            model=search.SimilarRanker.name,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
-        return Response(body)
+        return Response(SimilarOut(_similar_out(found), many=True).data)
 
 
 class TicketRoutingView(APIView):

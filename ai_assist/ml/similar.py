@@ -156,6 +156,7 @@ class Weights:
     top5: float = 1.0  # P@5
     precision20: float = 1.0  # MAP@20
     bm25: float = 0.5  # weight of normalised BM25 beside cosine in the text similarity
+    duplicate: float = 0.97  # embedding cosine from which a past ticket is the same text: it comes first
 
 
 class SimilarRanker:
@@ -233,10 +234,24 @@ class SimilarRanker:
         limit: int | None = 10,
         log_proba: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """(row, score) of the best `limit` rows (all when None) among those `mask` allows."""
+        """(row, score) of the best `limit` rows (all when None) among those `mask` allows, in
+        score order: near-duplicates of the text first (embedding cosine at least
+        `weights.duplicate`, the closest first, scored by their text similarity), then the
+        planned list, each score capped by the one before it (a runner-up kind placed early
+        lowers what follows), so scores never rise down the list."""
         rows = np.arange(self.size) if mask is None else np.flatnonzero(mask)
         if not len(rows):
             return []
+        cosine = self.embeddings[rows] @ np.asarray(embedding, dtype=np.float32).ravel()
+        duplicates = np.flatnonzero(cosine >= self.weights.duplicate)
+        if len(duplicates) and self.label_model is not None:
+            first = self._rank_text(text, embedding, rows[duplicates], limit)
+            if limit and len(first) >= limit:
+                return first
+            keep = np.ones(self.size, dtype=bool) if mask is None else mask.copy()
+            keep[rows[duplicates]] = False
+            rest = self.rank(text, title, embedding, mask=keep, limit=(limit - len(first)) if limit else None)
+            return _descending(first + rest)
         similarity = self.text_similarity(text, embedding, rows)
         if self.label_model is None:
             order = np.lexsort((rows, -similarity))
@@ -277,7 +292,15 @@ class SimilarRanker:
         rest = rest[np.lexsort((rows[rest], -similarity[rest], -p[local[rest]]))]
         ranked = np.concatenate([np.asarray(ranked, dtype=np.int64), heads, rest])
         ranked = ranked[:limit] if limit else ranked
-        return [(int(rows[i]), float(score[i])) for i in ranked]
+        return _descending([(int(rows[i]), float(score[i])) for i in ranked])
+
+    def _rank_text(self, text: str, embedding: np.ndarray, rows: np.ndarray, limit: int | None):
+        """`rows` by fused text similarity alone (BM25 normalised among them), scored 0-1."""
+        similarity = self.text_similarity(text, embedding, rows)
+        order = np.lexsort((rows, -similarity))
+        order = order[:limit] if limit else order
+        score = np.clip(similarity / (1.0 + self.weights.bm25), 0.0, 1.0)
+        return [(int(rows[i]), float(score[i])) for i in order]
 
     def _slots(self, p: np.ndarray, counts: np.ndarray, positions: int) -> list[int]:
         """Place by place, the group whose choice gives the whole list (completed by filling the
@@ -323,3 +346,12 @@ class SimilarRanker:
             + w.precision20 * average_precision
         )
         return p[groups] @ value
+
+
+def _descending(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The same order, each score capped by the one before it."""
+    out, cap = [], 1.0
+    for row, score in ranked:
+        cap = min(cap, score)
+        out.append((row, cap))
+    return out

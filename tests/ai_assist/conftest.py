@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_assist import index, search, store
+from ai_assist import retrieval, store
 
 DATA = Path(__file__).parent / "data"
 
@@ -17,13 +17,11 @@ def ai_dir(settings, tmp_path):
     settings.AI_DIR = tmp_path / "ai"
     settings.AI_AUTO_ROUTE = True
     settings.AI_ROUTER_ABSTAIN_BELOW = 0.85
-    index.reset_client()
+    retrieval.reset()
     store.forget()
-    search.reset()
     yield settings.AI_DIR
-    index.reset_client()
+    retrieval.reset()
     store.forget()
-    search.reset()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ai_assist import index
+from ai_assist import retrieval
 from ai_assist.models import Suggestion
 from tests.factories import UserFactory
 from tests.helpers import assert_problem, bearer_client, matrix
@@ -32,7 +32,7 @@ def indexed(people, department, other_department, embedder):
             requester=other_employee, title="VPN laptop", description="vpn on the laptop", department=other_department
         ),
     }
-    index.upsert_tickets(list(made.values()))
+    retrieval.ticket_corpus().upsert(list(made.values()))
     return made
 
 
@@ -113,6 +113,6 @@ def test_a_new_ticket_is_found_at_once(client_for, people, indexed):
     first = client_for("employee").post(SIMILAR, BODY, format="json").json()
     assert len(first) == 1
     fresh = services.ticket_create(requester=people["employee"], title="VPN again", description="vpn drops again")
-    index.upsert_tickets([fresh])
+    retrieval.ticket_corpus().upsert([fresh])
     again = {item["ticket"]["id"] for item in client_for("employee").post(SIMILAR, BODY, format="json").json()}
     assert again == {indexed["mine"].pk, fresh.pk}

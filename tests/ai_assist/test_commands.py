@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import Department
-from ai_assist import index, routing, store
+from ai_assist import retrieval, routing, store
 from ai_assist.importing import IMPORT_EMAIL
 from tests.ai_assist.conftest import DATA
 from tickets.models import Status, Ticket
@@ -31,7 +31,7 @@ def test_import_is_idempotent_creates_departments_and_keeps_finer_labels(embedde
     first = Ticket.objects.get(external_id="24")  # the sample's first row: category 7, sub-categories 1 and 87
     assert (first.department.name, first.category, first.status) == ("Category 7", "1/87", Status.RESOLVED)
     assert first.requester.email == IMPORT_EMAIL and not first.requester.is_active
-    assert len(index.corpus().ids) == 200  # indexed in one batch at the end
+    assert len(retrieval.ticket_corpus().snapshot().ids) == 200  # indexed in one batch at the end
     out, _ = run("import_tickets", str(DATA / "it_tickets_sample.csv"))
     assert "0 imported, 200 already there" in out
     assert Ticket.objects.count() == 200
@@ -74,7 +74,7 @@ def test_train_router_learns_from_history_and_routes_with_it(embedder):
     models = store.current_models()
     assert models.name == "stacked-svm-knn-v1" and models.label_model is not None
     sample = Ticket.objects.get(external_id="24")
-    decision = routing.route_text(title=sample.title, description=sample.description, actor=None, similar_scope=None)
+    decision = routing.route_text(title=sample.title, description=sample.description, actor=None, with_similar=False)
     assert decision.department.name.startswith("Category ")
     assert 0 < decision.confidence <= 1
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
-from ai_assist import index
+from ai_assist import retrieval
+from ai_assist.retrieval import chroma
+from ai_assist.retrieval.tickets import TICKETS
 from tickets import services
 from tickets.models import Ticket
 
@@ -13,17 +16,17 @@ pytestmark = pytest.mark.django_db
 
 
 def _ids() -> set[str]:
-    return set(index.corpus().ids)
+    return set(retrieval.ticket_corpus().snapshot().ids)
 
 
 def test_reindex_rebuilds_the_ticket_index_from_the_database(people, department, embedder):
     kept = services.ticket_create(requester=people["employee"], title="Printer", description="jammed")
     gone = services.ticket_create(requester=people["employee"], title="Old", description="deleted one")
     Ticket.objects.filter(pk=gone.pk).update(deleted_at=kept.created_at)
-    index.upsert_tickets([gone])  # stale: the index still has it
+    retrieval.ticket_corpus().upsert([gone])  # stale: the index still has it
     call_command("reindex", "--only", "tickets", verbosity=0)
     assert _ids() == {kept.pk}
-    meta = index.collection(index.TICKETS).get(ids=[kept.pk], include=["metadatas"])["metadatas"][0]
+    meta = retrieval.ticket_corpus().collection().get(ids=[kept.pk], include=["metadatas"])["metadatas"][0]
     assert meta["requester"] == people["employee"].pk and meta["visibility"] == "triage" and meta["status"] == "new"
 
 
@@ -33,17 +36,17 @@ def test_events_keep_the_index_current(people, department, committed, settings, 
         services.ticket_create, requester=people["employee"], title="VPN drops", description="every hour"
     )
     assert _ids() == {ticket.pk}
-    generation = index.generation()
+    generation = chroma.generation(TICKETS)
     committed(services.comment_add, actor=people["admin"], ticket=ticket, body="zebra firmware", internal=True)
     committed(services.comment_add, actor=people["employee"], ticket=ticket, body="also the wifi is slow")
-    assert index.generation() != generation
-    document = index.collection(index.TICKETS).get(ids=[ticket.pk], include=["documents"])["documents"][0]
+    assert chroma.generation(TICKETS) != generation
+    document = retrieval.ticket_corpus().collection().get(ids=[ticket.pk], include=["documents"])["documents"][0]
     assert "wifi is slow" in document and "zebra" not in document  # internal notes are never indexed
     ticket.refresh_from_db()
     committed(
         services.ticket_update, actor=people["admin"], ticket=ticket, department=department, category="vpn/client"
     )
-    assert index.corpus().labels == [f"{department.pk}|vpn|client"]
+    assert retrieval.ticket_corpus().snapshot().labels == [f"{department.pk}|vpn|client"]
     ticket.refresh_from_db()
     committed(services.ticket_delete, actor=people["admin"], ticket=ticket)
     assert _ids() == set()
@@ -60,9 +63,9 @@ def test_published_articles_are_chunked_with_their_metadata(people, committed, e
     article = kb.article_create(
         actor=people["lead"], title="Fix VPN drops", body="Step. " * 400, category=category, visibility=20
     )
-    assert index.collection(index.KB).count() == 0  # a draft is not indexed
+    assert retrieval.article_corpus().collection().count() == 0  # a draft is not indexed
     committed(kb.article_publish, actor=people["lead"], article=article)
-    stored = index.collection(index.KB).get(include=["metadatas", "documents"])
+    stored = retrieval.article_corpus().collection().get(include=["metadatas", "documents"])
     assert len(stored["ids"]) > 1  # long enough to be split
     assert {m["article_id"] for m in stored["metadatas"]} == {article.pk}
     assert {(m["version"], m["visibility"], m["category"]) for m in stored["metadatas"]} == {
@@ -70,16 +73,16 @@ def test_published_articles_are_chunked_with_their_metadata(people, committed, e
     }
     article.refresh_from_db()
     committed(kb.article_archive, actor=people["lead"], article=article)
-    assert index.collection(index.KB).count() == 0
+    assert retrieval.article_corpus().collection().count() == 0
     article.refresh_from_db()
     committed(kb.article_publish, actor=people["lead"], article=article)
-    index.drop(index.KB)
+    retrieval.article_corpus().drop()
     call_command("reindex", "--only", "kb", verbosity=0)
-    assert index.collection(index.KB).count() == len(stored["ids"])
+    assert retrieval.article_corpus().collection().count() == len(stored["ids"])
 
 
 def test_chroma_runs_embedded_without_telemetry_or_over_http(settings, monkeypatch):
-    assert index.client().get_settings().anonymized_telemetry is False
+    assert chroma.client().get_settings().anonymized_telemetry is False
     assert (settings.AI_DIR / "chroma").is_dir()
     calls = {}
 
@@ -91,11 +94,11 @@ def test_chroma_runs_embedded_without_telemetry_or_over_http(settings, monkeypat
 
     monkeypatch.setattr(chromadb, "HttpClient", fake_http_client)
     settings.CHROMA_URL = "https://chroma.internal:8443"
-    index.reset_client()
-    assert index.client() == "http-client"
+    retrieval.reset()
+    assert chroma.client() == "http-client"
     assert (calls["host"], calls["port"], calls["ssl"]) == ("chroma.internal", 8443, True)
     assert calls["settings"].anonymized_telemetry is False
-    index.reset_client()
+    retrieval.reset()
 
 
 @pytest.fixture(scope="session")
@@ -141,9 +144,9 @@ def test_over_a_chroma_server_the_index_rebuilds_and_ranks_only_visible_tickets(
     settings, chroma_server, people, department, client_for, embedder
 ):
     settings.CHROMA_URL = chroma_server
-    index.reset_client()
+    retrieval.reset()
     try:
-        index.drop(index.TICKETS)
+        retrieval.ticket_corpus().drop()
         mine = services.ticket_create(requester=people["employee"], title="VPN drops", description="every hour")
         other = services.ticket_create(requester=people["admin"], title="VPN drops too", description="every hour")
         call_command("reindex", "--only", "tickets", verbosity=0)
@@ -151,7 +154,7 @@ def test_over_a_chroma_server_the_index_rebuilds_and_ranks_only_visible_tickets(
 
         host, port = chroma_server.rsplit(":", 1)
         on_server = chromadb.HttpClient(host=host.removeprefix("http://"), port=int(port))
-        assert on_server.get_collection(index.TICKETS).count() == 2  # the vectors live on the server
+        assert on_server.get_collection(TICKETS).count() == 2  # the vectors live on the server
         assert _ids() == {mine.pk, other.pk}
         found = client_for("employee").post(
             "/api/v1/ai/similar/", {"title": "VPN drops", "description": "hourly"}, format="json"
@@ -162,8 +165,8 @@ def test_over_a_chroma_server_the_index_rebuilds_and_ranks_only_visible_tickets(
         )
         assert {item["ticket"]["id"] for item in admin_found.json()} == {mine.pk, other.pk}
     finally:
-        index.drop(index.TICKETS)
-        index.reset_client()
+        retrieval.ticket_corpus().drop()
+        retrieval.reset()
 
 
 OTHER_PROCESS = """
@@ -171,10 +174,10 @@ import sys, django
 from types import SimpleNamespace
 import numpy as np
 django.setup()
-from ai_assist import index
+from ai_assist import retrieval
 ticket = SimpleNamespace(pk=sys.argv[1], public_text="vpn drops", title="VPN", description="", department_id=None,
                          requester_id="", assignee_id="", status="new", category="", deleted_at=None)
-index.upsert_tickets([ticket], vectors=np.eye(1, 384, dtype=np.float32))
+retrieval.ticket_corpus().upsert([ticket], vectors=np.eye(1, 384, dtype=np.float32))
 """
 
 
@@ -200,7 +203,7 @@ def test_another_process_writing_the_embedded_index_is_seen_without_a_shared_cac
         category="",
         deleted_at=None,
     )
-    index.upsert_tickets([mine], vectors=np.eye(1, 384, dtype=np.float32))
+    retrieval.ticket_corpus().upsert([mine], vectors=np.eye(1, 384, dtype=np.float32))
     assert _ids() == {"mine"}
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings.main", "DEBUG": "true", "VAR_DIR": str(tmp_path)}
     env.pop("REDIS_URL", None)
@@ -208,3 +211,20 @@ def test_another_process_writing_the_embedded_index_is_seen_without_a_shared_cac
         subprocess.run([sys.executable, "-c", OTHER_PROCESS, other], env=env, check=True, timeout=120)
         assert other in _ids()
     assert _ids() == {"mine", "theirs", "theirs-too"}
+
+
+def test_a_collection_larger_than_one_read_is_read_page_by_page(monkeypatch):
+    """One unpaged read of 200,000 records exceeds SQLite's variable limit inside Chroma."""
+    monkeypatch.setattr(chroma, "READ_PAGE", 3)
+    corpus = retrieval.article_corpus()
+    corpus.collection().upsert(
+        ids=[f"a{n}:1:0" for n in range(7)],
+        embeddings=np.eye(7, 384, dtype=np.float32),
+        documents=[f"unit {n}" for n in range(7)],
+        metadatas=[{"article_id": f"a{n}", "visibility": 10, "chunk": 0, "block": 0, "title": "t"} for n in range(7)],
+    )
+    corpus._changed()
+    snapshot = corpus.snapshot()
+    assert sorted(snapshot.ids) == [f"a{n}:1:0" for n in range(7)]
+    assert snapshot.vectors.shape == (7, 384) and snapshot.texts[snapshot.ids.index("a3:1:0")] == "unit 3"
+    assert np.allclose(snapshot.vectors[snapshot.ids.index("a3:1:0")], np.eye(7, 384)[3])

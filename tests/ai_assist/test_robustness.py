@@ -8,11 +8,12 @@ import logging
 import numpy as np
 import pytest
 
-from ai_assist import embeddings, index, routing, search, store
+from ai_assist import embeddings, retrieval, routing, store
 from ai_assist.ml.pipeline import Models
 from ai_assist.ml.router import DescriptionRouter
 from ai_assist.ml.text import tokens
 from ai_assist.models import Suggestion
+from ai_assist.retrieval import similar
 from tests.factories import UserFactory
 from tickets import services
 
@@ -25,7 +26,7 @@ def test_a_failing_index_does_not_stop_routing(people, committed, department, mo
     def down(*args, **kwargs):
         raise ConnectionError("chroma unreachable")
 
-    monkeypatch.setattr(search, "similar_tickets", down)
+    monkeypatch.setattr(similar, "similar_tickets", down)
     ticket = committed(services.ticket_create, requester=people["employee"], **VPN)
     ticket.refresh_from_db()
     assert ticket.department == department and ticket.assignee is not None
@@ -64,14 +65,14 @@ def _serve(monkeypatch, labels: list[str], descriptions: list[str]) -> None:
 
 def test_a_department_deleted_since_training_gives_way_to_the_likeliest_one_left(department, monkeypatch, embedder):
     _serve(monkeypatch, ["gone-since", department.pk], ["VPN drops, office network", "Printers and paper"])
-    decision = routing.route_text(**VPN, actor=None, similar_scope=None)
+    decision = routing.route_text(**VPN, actor=None, with_similar=False)
     assert decision.department == department  # not null: the runner-up that still exists
     assert decision.confidence < 0.5 and decision.abstained and "below" in decision.agent_reason
 
 
 def test_with_one_department_routing_waits_for_a_lead(department, monkeypatch, embedder):
     _serve(monkeypatch, [department.pk], ["VPN, Wi-Fi and the office network."])
-    decision = routing.route_text(title="Printer jammed", description="paper stuck", actor=None, similar_scope=None)
+    decision = routing.route_text(title="Printer jammed", description="paper stuck", actor=None, with_similar=False)
     assert decision.department == department and decision.abstained and decision.agent is None
     assert "Only one department" in decision.agent_reason
 
@@ -96,7 +97,7 @@ def test_the_audit_log_records_the_creation_before_the_routing(people, departmen
 def test_when_routing_abstains_possible_duplicates_include_triage(people, committed, settings, embedder):
     settings.AI_ROUTER_ABSTAIN_BELOW = 1.0
     waiting = services.ticket_create(requester=people["employee"], title="VPN drops hourly", description="vpn")
-    index.upsert_tickets([waiting])
+    retrieval.ticket_corpus().upsert([waiting])
     ticket = committed(services.ticket_create, requester=people["employee"], **VPN)
     logged = Suggestion.objects.get(ticket=ticket)
     assert logged.abstained and [item["ticket"] for item in logged.output["similar_tickets"]] == [waiting.pk]
@@ -109,11 +110,11 @@ def test_a_similar_score_never_depends_on_tickets_the_caller_may_not_see(client_
         for title in ("Printer jammed", "Password expired", "Laptop is slow", "Outlook crashes", "Badge broken")
     ]
     mine = services.ticket_create(requester=people["employee"], title="VPN drops", description="vpn drops hourly")
-    index.upsert_tickets([mine, *others])
+    retrieval.ticket_corpus().upsert([mine, *others])
     query = {"title": "VPN drops", "description": "every hour"}
     before = client_for("employee").post("/api/v1/ai/similar/", query, format="json").json()
     theirs = services.ticket_create(requester=stranger, title="VPN drops VPN drops", description="vpn drops every hour")
-    index.upsert_tickets([theirs])
+    retrieval.ticket_corpus().upsert([theirs])
     after = client_for("employee").post("/api/v1/ai/similar/", query, format="json").json()
     assert [item["ticket"]["id"] for item in after] == [mine.pk]
     assert after[0]["score"] == pytest.approx(before[0]["score"], abs=1e-6)

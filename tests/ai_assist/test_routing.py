@@ -99,12 +99,12 @@ def test_no_available_agent_means_no_assignee(department, db):
 def test_a_ticket_opened_through_the_api_is_routed_with_its_possible_duplicates(
     client_for, people, committed, department, embedder
 ):
-    from ai_assist import index
+    from ai_assist import retrieval
 
     past = services.ticket_create(
         requester=people["employee"], title="VPN drops hourly", description="vpn disconnects", department=department
     )
-    index.upsert_tickets([past])
+    retrieval.ticket_corpus().upsert([past])
     response = committed(
         client_for("employee").post,
         "/api/v1/tickets/",
@@ -116,7 +116,7 @@ def test_a_ticket_opened_through_the_api_is_routed_with_its_possible_duplicates(
     assert ticket.department == department and ticket.assignee is not None
     logged = Suggestion.objects.get(ticket=ticket)
     assert [item["ticket"] for item in logged.output["similar_tickets"]] == [past.pk]
-    assert ticket.pk in index.corpus().ids  # and it is searchable itself now
+    assert ticket.pk in retrieval.ticket_corpus().snapshot().ids  # and it is searchable itself now
 
 
 def test_with_a_broker_down_the_ticket_is_still_created_and_waits_in_triage(people, committed, monkeypatch, caplog):

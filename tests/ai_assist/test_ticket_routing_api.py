@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ai_assist import index
+from ai_assist import retrieval
 from tests.factories import UserFactory
 from tests.helpers import assert_problem, matrix
 from tickets import services
@@ -49,7 +49,7 @@ def routed(people, department, other_department, committed, embedder):
             requester=stranger, title="VPN on my laptop", description="vpn drops", department=other_department
         ),
     }
-    index.upsert_tickets(list(past.values()))
+    retrieval.ticket_corpus().upsert(list(past.values()))
     ticket = committed(services.ticket_create, requester=people["employee"], **VPN)
     return ticket, past
 

@@ -1,7 +1,11 @@
 """manage.py ai_eval route|similar --train TRAIN.csv --test TEST.csv [--json]
+manage.py ai_eval answer --corpus corpus.jsonl --queries queries.jsonl --qrels qrels.tsv
+                         [--unanswerable other_queries.jsonl] [--json]
 
-Trains on TRAIN only, measures on TEST, beside a baseline trained in the same run, and prints a
-table (with --json, also one JSON object on the last line). Runs the classes that serve the API.
+route, similar: trains on TRAIN only, measures on TEST, beside a baseline trained in the same run.
+answer: the chatbot end to end on a BEIR-format set, in a throwaway database and index
+(ai_assist.answer_eval), beside plain BM25 over whole articles.
+Prints a table (with --json, also one JSON object on the last line). Runs the code that serves the API.
 """
 
 from __future__ import annotations
@@ -26,9 +30,15 @@ class Command(BaseCommand):
     help = "Evaluate routing or similar-ticket search on a labelled CSV split, against an in-run baseline."
 
     def add_arguments(self, parser):
-        parser.add_argument("task", choices=["route", "similar"])
-        parser.add_argument("--train", required=True, help="CSV to train on (and, for similar, to rank).")
-        parser.add_argument("--test", required=True, help="CSV to measure on.")
+        parser.add_argument("task", choices=["route", "similar", "answer"])
+        parser.add_argument("--train", help="route, similar: CSV to train on (and, for similar, to rank).")
+        parser.add_argument("--test", help="route, similar: CSV to measure on.")
+        parser.add_argument("--corpus", help="answer: corpus.jsonl ({_id, title, text} per line).")
+        parser.add_argument("--queries", help="answer: queries.jsonl ({_id, text[, answer, alternative_answers]}).")
+        parser.add_argument("--qrels", help="answer: qrels.tsv (header: query-id, corpus-id, score).")
+        parser.add_argument(
+            "--unanswerable", help="answer: queries.jsonl of questions the corpus cannot answer (no-answer expected)."
+        )
         parser.add_argument("--json", action="store_true", help="Also print one JSON object on the last line.")
         parser.add_argument(
             "--abstain-below",
@@ -40,6 +50,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, task: str, **options):
         quiet = options["verbosity"] < 1
+        if task == "answer":
+            return self.answer(quiet=quiet, **options)
+        for role in ("train", "test"):
+            if not options[role]:
+                raise CommandError(f"{task} needs --train and --test.")
         columns = columns_from(options)
         tables = {}
         for role in ("train", "test"):
@@ -94,6 +109,54 @@ class Command(BaseCommand):
         self.stdout.write(render_table(result, keys))
         if options["json"]:
             self.stdout.write(json.dumps(result, sort_keys=True))
+
+    def answer(self, *, quiet: bool, **options) -> None:
+        from ai_assist.answer_eval import evaluate_answers
+        from ai_assist.ml.qa_eval import BadFile, queries_of, read_jsonl, read_set
+
+        paths = {}
+        for name in ("corpus", "queries", "qrels", "unanswerable"):
+            if options[name]:
+                paths[name] = Path(options[name])
+                if not paths[name].is_file():
+                    raise CommandError(f"No such file: {paths[name]}")
+            elif name != "unanswerable":
+                raise CommandError("answer needs --corpus, --queries and --qrels.")
+        try:
+            qa = read_set(paths["corpus"], paths["queries"], paths["qrels"])
+            unanswerable = (
+                queries_of(read_jsonl(paths["unanswerable"], ("_id", "text"))) if "unanswerable" in paths else None
+            )
+        except BadFile as exc:
+            raise CommandError(str(exc)) from None
+        if not qa.corpus or not qa.queries:
+            raise CommandError("The corpus and the queries need at least one row each.")
+
+        def progress(items, label):
+            return tqdm(items, desc=label, unit="row", disable=quiet)
+
+        result = evaluate_answers(qa, unanswerable=unanswerable, progress=progress)
+        self.stdout.write(render_answer_table(result))
+        if options["json"]:
+            self.stdout.write(json.dumps(result, sort_keys=True))
+
+
+def render_answer_table(result: dict) -> str:
+    baseline = result["baseline"]
+    lines = [
+        f"answer: {result['articles']} articles, {result['queries']} questions ({result['judged']} with qrels), "
+        f"{result['unanswerable_queries']} unanswerable",
+        f"{'measure':<24}{'ours':>10}{'baseline':>10}{'diff':>9}",
+    ]
+    for key in ("R@1", "R@5", "MRR@10"):
+        lines.append(f"{key:<24}{result[key]:>10.4f}{baseline[key]:>10.4f}{result[key] - baseline[key]:>+9.4f}")
+    for key in ("answered", "answer_hit", "no_answer", "citation_valid"):
+        value = result[key]
+        lines.append(f"{key:<24}{'n/a' if value is None else format(value, '.4f'):>10}")
+    lines.append(f"{'p50_ms':<24}{result['p50_ms']:>10.1f}")
+    lines.append(f"{'p95_ms':<24}{result['p95_ms']:>10.1f}")
+    lines.append(f"{'model':<24}{result['model']}  vs  {baseline['model']}")
+    return "\n".join(lines)
 
 
 def render_table(result: dict, keys: list[str]) -> str:

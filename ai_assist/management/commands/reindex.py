@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from ai_assist import index
+from ai_assist import retrieval
 
 
 class Command(BaseCommand):
@@ -20,18 +20,20 @@ class Command(BaseCommand):
             from tickets.models import Ticket
 
             tickets = Ticket.objects.filter(deleted_at__isnull=True).order_by("id")
-            done = index.rebuild_tickets(
+            done = retrieval.ticket_corpus().rebuild(
                 tickets.iterator(chunk_size=500),
                 total=tickets.count(),
                 progress=lambda total: tqdm(total=total, desc="Tickets", unit="ticket", disable=quiet),
             )
             self.stdout.write(self.style.SUCCESS(f"Indexed {done} tickets."))
         if only in (None, "kb"):
-            from knowledge.models import Article, Status
+            from knowledge import policies
+            from knowledge.models import Article
 
-            index.drop(index.KB)
-            articles = Article.objects.filter(status=Status.PUBLISHED).select_related("category").order_by("id")
-            chunks = 0
-            for article in tqdm(articles, total=articles.count(), desc="Articles", unit="article", disable=quiet):
-                chunks += index.upsert_article(article)
-            self.stdout.write(self.style.SUCCESS(f"Indexed {chunks} chunks of {articles.count()} published articles."))
+            articles = Article.objects.filter(policies.articles_ai_reads()).select_related("category").order_by("id")
+            total = articles.count()
+            chunks = retrieval.article_corpus().rebuild(
+                articles,
+                progress=lambda rows: tqdm(rows, total=total, desc="Articles", unit="article", disable=quiet),
+            )
+            self.stdout.write(self.style.SUCCESS(f"Indexed {chunks} chunks of {total} published articles."))

@@ -1,0 +1,402 @@
+"""The chatbot: grounded answers for everyone signed in, over what the asker may read.
+
+One turn (`ask`, or `ask_stream` for server-sent events):
+1. the conversation is the asker's own (another's is a 404) or a new one; a follow-up that does
+   not stand alone ("and on my phone?") is read together with the previous question (`condense`);
+2. retrieval, visibility first: the published articles the asker may read, ranked hybrid over
+   their units (ai_assist.retrieval.articles), and, when no article answers, the public answers of
+   resolved tickets the asker may see (tickets.policies' scope, narrowed to resolved ones);
+3. the extractive answerer (ai_assist.ml.answer) decides whether anything answers: if nothing
+   does, the honest no-answer, with no citation, and an offer to open a ticket (deflection);
+4. generation: the configured chat model (ai_assist.llm) writes from the passages the answerer
+   chose, told to claim nothing outside them; its citations [n] are checked after generation
+   (a number naming no passage is removed; an answer citing nothing is not used). A model that
+   fails or misses its deadline gives way to the extractive answer in the same request
+   (`path` = "fallback"); with no model configured the extractive answer is the answer
+   (`path` = "extractive");
+5. both turns are stored, the answer logged as a Suggestion (inputs, ranked sources, output,
+   path, model, latency), and every citation checked once more to be readable by the asker now.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from ai_assist import embeddings, llm, retrieval, services
+from ai_assist.agent_tools import (
+    EXTRACTIVE,
+    FALLBACK,
+    LLM,
+    checked_citations,
+    keep_citations,
+    resolved_scope,
+)
+from ai_assist.ml.answer import Answer, Answerer, ScoredUnit, Source, terms_of, units_of
+from ai_assist.ml.compose import Passage
+from ai_assist.models import ChatMessage, Conversation, Suggestion
+from helpdesk.errors import Conflict, NotFound
+
+logger = logging.getLogger(__name__)
+
+ANSWERER = Answerer()
+SOURCES = 10  # ranked articles kept (and logged) per question
+TICKET_SOURCES = 3
+QUESTION_CHARS = 2_000
+PASSAGE_UNITS = 8  # units of a source shown to a model
+OFFER_TITLE_CHARS = 120
+FOLLOW_UP_TERMS = 3  # a message with fewer content words than this leans on the previous question
+_REFERS_BACK = re.compile(r"\b(it|its|that|this|these|those|they|them|there|same|also|else|instead|too)\b", re.I)
+
+CHAT_PROMPT = (
+    "You are the IT helpdesk assistant of this company, answering an employee. Use only the numbered "
+    "passages below: every statement must come from one of them and carry its number in square brackets, "
+    "like [1]. Never add facts, names, links or steps that are not in the passages. If the passages do not "
+    "answer the question, say so in one sentence, with no citation. Be brief: a short lead-in, then the "
+    "answer (numbered steps when the passages give steps)."
+)
+
+
+@dataclass
+class ChatAnswer:
+    conversation: Conversation
+    suggestion: Suggestion
+    text: str
+    citations: list[dict]
+    path: str
+    answered: bool
+    offer: dict | None
+    sources: list[dict] = field(default_factory=list)  # ranked, as logged: [{kind, id, title, score}]
+
+
+@dataclass
+class _Turn:
+    """What one question found, before any model writes."""
+
+    user: User
+    message: str
+    question: str  # condensed with the previous turn when it does not stand alone
+    conversation: Conversation
+    articles: list[Source]
+    tickets: list[Source]
+    answer: Answer
+    started: float
+
+
+# --- Conversations ---------------------------------------------------------------------------
+
+
+def conversation_for(*, user: User, conversation_id: str) -> Conversation:
+    """The asker's own conversation; anyone else's does not exist for them."""
+    conversation = Conversation.objects.filter(pk=conversation_id, user=user).first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+def condense(message: str, previous: str | None) -> str:
+    """The question to retrieve with: the message alone when it stands alone, else read with the
+    previous question ("How do I reset my password?" + "and on my phone?")."""
+    if not previous:
+        return message
+    if len(set(terms_of(message))) >= FOLLOW_UP_TERMS and not _REFERS_BACK.search(message):
+        return message
+    return f"{previous} {message}"
+
+
+def _previous_question(conversation: Conversation) -> str | None:
+    last = (
+        ChatMessage.objects.filter(conversation=conversation, role=ChatMessage.Role.USER)
+        .order_by("-created_at", "-id")
+        .values_list("text", flat=True)
+        .first()
+    )
+    return last
+
+
+# --- Retrieval -------------------------------------------------------------------------------
+
+
+def ticket_sources(*, user: User, question: str, vector, limit: int = TICKET_SOURCES) -> list[Source]:
+    """Resolved tickets the asker may see that match the question (hybrid over the ticket corpus),
+    each as the staff's public replies that resolved it (never an internal note)."""
+    from tickets.models import Ticket
+
+    found = retrieval.ticket_corpus().rank(
+        scope=resolved_scope(user), question=question.lower(), embedding=vector, limit=limit
+    )
+    if not found:
+        return []
+    tickets = Ticket.objects.filter(pk__in=[p.id for p in found]).only("id", "comments", "requester").in_bulk()
+    sources = []
+    for passage in found:
+        ticket = tickets.get(passage.id)
+        if ticket is None:
+            continue
+        replies = [
+            c["body"] for c in ticket.comments if not c["internal"] and c["author"] != ticket.requester_id and c["body"]
+        ]
+        units = units_of("\n\n".join(replies))
+        if not units:
+            continue
+        # The ticket as a whole matched (its vector is of its whole public text): every unit of its
+        # answer carries that match; the first replies come first.
+        scored = tuple(
+            ScoredUnit(n, text, block, float(passage.score) - n * 1e-3, float(passage.score))
+            for n, (text, block) in enumerate(units)
+        )
+        text = "\n".join(text for text, _ in units)
+        sources.append(Source(Passage(passage.id, "ticket", passage.title, text, float(passage.score)), scored))
+    return sources
+
+
+def _sources_logged(articles: list[Source], tickets: list[Source]) -> list[dict]:
+    return [
+        {"kind": s.passage.kind, "id": s.passage.id, "title": s.passage.title, "score": round(s.passage.score, 4)}
+        for s in [*articles, *tickets]
+    ]
+
+
+def _prepare(*, user: User, message: str, conversation_id: str | None) -> _Turn:
+    started = time.perf_counter()
+    message = message.strip()[:QUESTION_CHARS]
+    if conversation_id:
+        conversation = conversation_for(user=user, conversation_id=conversation_id)
+        previous = _previous_question(conversation)
+    else:
+        conversation = Conversation.objects.create(user=user, title=message[:200])
+        previous = None
+    question = condense(message, previous)
+    vector = embeddings.embed_one(question)
+    articles = retrieval.article_corpus().rank(reader=user, question=question, embedding=vector, limit=SOURCES)
+    answer = ANSWERER.answer(question, articles)
+    tickets: list[Source] = []
+    if not answer.composed.answered:
+        tickets = ticket_sources(user=user, question=question, vector=vector)
+        if tickets:
+            from_tickets = ANSWERER.answer(question, tickets)
+            if from_tickets.composed.answered:
+                answer = from_tickets
+    return _Turn(user, message, question, conversation, articles, tickets, answer, started)
+
+
+# --- Generation ------------------------------------------------------------------------------
+
+
+def _passage_text(passage: Passage, sources: list[Source]) -> str:
+    """What a model reads of a source: its best units, in their order."""
+    source = next(s for s in sources if s.passage is passage)
+    best = sorted(source.units, key=lambda u: -u.score)[:PASSAGE_UNITS]
+    lines = [u.text for u in sorted(best, key=lambda u: u.position)]
+    return "\n".join(lines)
+
+
+def model_messages(turn: _Turn) -> list[tuple[str, str]]:
+    sources = [*turn.articles, *turn.tickets]
+    numbered = "\n\n".join(
+        f"[{n}] {p.title}\n{_passage_text(p, sources)}" for n, p in enumerate(turn.answer.passages, start=1)
+    )
+    return [("system", CHAT_PROMPT), ("human", f"Passages:\n\n{numbered}\n\nQuestion: {turn.message}")]
+
+
+@dataclass
+class _Written:
+    text: str
+    cited: list[tuple[int, Passage]]
+    path: str
+    model: str
+    error: str = ""
+
+
+def _extractive(turn: _Turn, *, path: str = EXTRACTIVE, error: str = "") -> _Written:
+    composed = turn.answer.composed
+    return _Written(
+        composed.text, [(c.n, c.passage) for c in composed.citations], path, ANSWERER.name, error=error[:500]
+    )
+
+
+def _checked_model_text(turn: _Turn, text: str, model: str) -> _Written:
+    """A model's text with its citations checked: markers naming no passage removed; a text that
+    cites none of the passages is not used (the extractive answer is, path "fallback")."""
+    kept, cited = keep_citations(text.strip(), list(turn.answer.passages))
+    if not cited:
+        return _extractive(turn, path=FALLBACK, error=f"{model} cited none of the passages")
+    return _Written(kept, cited, LLM, model)
+
+
+def _model() -> tuple[llm.ChatLlm | None, str]:
+    try:
+        return llm.current(), ""
+    except llm.LlmUnavailable as exc:
+        return None, str(exc)
+
+
+def _write(turn: _Turn) -> _Written:
+    if not turn.answer.composed.answered:
+        return _extractive(turn)  # nothing answers: no model is asked to write anything
+    model, error = _model()
+    if model is None:
+        return _extractive(turn, path=FALLBACK if error else EXTRACTIVE, error=error)
+    try:
+        completion = model.complete(model_messages(turn))
+    except llm.LlmUnavailable as exc:
+        logger.warning("The chat model did not answer (%s); the extractive answer is given", exc)
+        return _extractive(turn, path=FALLBACK, error=str(exc))
+    return _checked_model_text(turn, completion.text, completion.model)
+
+
+# --- Storing the turn ------------------------------------------------------------------------
+
+
+def offer_for(turn: _Turn) -> dict:
+    """The ticket the chatbot offers when it has no answer: prefilled from the conversation."""
+    asked = list(
+        ChatMessage.objects.filter(conversation=turn.conversation, role=ChatMessage.Role.USER)
+        .order_by("created_at", "id")
+        .values_list("text", flat=True)
+    )
+    first_line = turn.message.splitlines()[0] if turn.message else turn.conversation.title
+    title = first_line[:OFFER_TITLE_CHARS].strip() or "Question for the helpdesk"
+    questions = "\n".join(f"- {text}" for text in asked) or f"- {turn.message}"
+    description = (
+        f"{turn.message}\n\nAsked the helpdesk assistant first; it found no answer in the knowledge base.\n"
+        f"Questions in that conversation:\n{questions}"
+    )
+    return {"title": title, "description": description[:20_000]}
+
+
+def _finish(turn: _Turn, written: _Written) -> ChatAnswer:
+    citations = checked_citations(reader=turn.user, cited=written.cited)
+    text = written.text
+    if written.cited and not citations:  # everything it cited became unreadable meanwhile
+        text, answered = ANSWERER.no_answer, False
+    else:
+        answered = turn.answer.composed.answered
+    now = timezone.now()
+    ChatMessage.objects.create(conversation=turn.conversation, role=ChatMessage.Role.USER, text=turn.message)
+    offer = None if answered else offer_for(turn)
+    sources = _sources_logged(turn.articles, turn.tickets)
+    suggestion = services.suggestion_record(
+        kind=Suggestion.Kind.CHAT,
+        actor=turn.user,
+        inputs={
+            "message": services.clipped(turn.message),
+            "question": services.clipped(turn.question),
+            "conversation": turn.conversation.pk,
+        },
+        output={
+            "answer": text,
+            "citations": [{k: c[k] for k in ("n", "kind", "id", "title")} for c in citations],
+            "answered": answered,
+            "reason": turn.answer.reason,
+            "offer": offer,
+        },
+        sources=sources,
+        path=written.path,
+        model=written.model,
+        latency_ms=(time.perf_counter() - turn.started) * 1000,
+        error=written.error,
+        conversation=turn.conversation,
+    )
+    ChatMessage.objects.create(
+        conversation=turn.conversation,
+        role=ChatMessage.Role.ASSISTANT,
+        text=text,
+        citations=[{k: c[k] for k in ("n", "kind", "id", "title")} for c in citations],
+        path=written.path,
+        suggestion=suggestion,
+        created_at=max(timezone.now(), now),
+    )
+    Conversation.objects.filter(pk=turn.conversation.pk).update(updated_at=timezone.now())
+    return ChatAnswer(turn.conversation, suggestion, text, citations, written.path, answered, offer, sources)
+
+
+# --- Entry points ----------------------------------------------------------------------------
+
+
+def ask(*, user: User, message: str, conversation_id: str | None = None) -> ChatAnswer:
+    """Answer one question in a conversation of `user` (a new one without `conversation_id`)."""
+    turn = _prepare(user=user, message=message, conversation_id=conversation_id)
+    return _finish(turn, _write(turn))
+
+
+def ask_stream(*, user: User, message: str, conversation_id: str | None = None) -> Iterator[tuple[str, dict]]:
+    """The same turn as (event, data) pairs for server-sent events: `start` (the conversation),
+    `token` (text as it comes), `replace` (the model failed or cited nothing after it began: the
+    text so far is replaced by the extractive answer), and `done` (the whole answer, its checked
+    citations, path, suggestion and the ticket offer)."""
+    turn = _prepare(user=user, message=message, conversation_id=conversation_id)
+    yield "start", {"conversation_id": turn.conversation.pk}
+    model, error = _model() if turn.answer.composed.answered else (None, "")
+    if model is None:
+        written = _extractive(turn, path=FALLBACK if error else EXTRACTIVE, error=error)
+        yield "token", {"text": written.text}
+    else:
+        parts: list[str] = []
+        try:
+            for token in model.stream(model_messages(turn)):
+                parts.append(token)
+                yield "token", {"text": token}
+            written = _checked_model_text(turn, "".join(parts), model.name)
+        except llm.LlmUnavailable as exc:
+            logger.warning("The chat model stopped (%s); the extractive answer is given", exc)
+            written = _extractive(turn, path=FALLBACK, error=str(exc))
+        if written.path == FALLBACK:
+            yield ("replace" if parts else "token"), {"text": written.text}
+    yield "done", answer_payload(_finish(turn, written))
+
+
+def answer_payload(answer: ChatAnswer) -> dict:
+    """The API's shape of an answer."""
+    return {
+        "answer": answer.text,
+        "citations": answer.citations,
+        "conversation_id": answer.conversation.pk,
+        "suggestion_id": answer.suggestion.pk,
+        "path": answer.path,
+        "answered": answer.answered,
+        "offer": answer.offer,
+    }
+
+
+def open_ticket(*, user: User, conversation_id: str, title: str = "", description: str = ""):
+    """Open the ticket a conversation offered (prefilled from it unless given), through the
+    tickets service, and link it to the conversation: that conversation did not deflect."""
+    from tickets import services as ticket_services
+
+    conversation = conversation_for(user=user, conversation_id=conversation_id)
+    if conversation.ticket_id:
+        raise Conflict("A ticket was already opened from this conversation.")
+    offer = _offer_of(conversation)
+    ticket = ticket_services.ticket_create(
+        requester=user,
+        title=(title or offer["title"]).strip(),
+        description=(description or offer["description"]).strip(),
+    )
+    # Conditional: two clicks at once link one ticket (the other stays, an ordinary ticket).
+    Conversation.objects.filter(pk=conversation.pk, ticket__isnull=True).update(
+        ticket=ticket, updated_at=F("updated_at")
+    )
+    return ticket
+
+
+def _offer_of(conversation: Conversation) -> dict:
+    last = (
+        Suggestion.objects.filter(conversation=conversation, kind=Suggestion.Kind.CHAT)
+        .order_by("-created_at", "-id")
+        .values_list("output", flat=True)
+        .first()
+    )
+    if last and last.get("offer"):
+        return last["offer"]
+    return {
+        "title": conversation.title[:OFFER_TITLE_CHARS],
+        "description": f"{conversation.title}\n\nAsked the helpdesk assistant first.",
+    }

@@ -1,0 +1,292 @@
+"""Cross-validation of the chatbot's retrieval and answer decision on a BEIR-format set.
+
+    make ai-answer-cv   (or: .venv/bin/python bench/ai_answer_cv.py [--data DIR] [--folds 5] [--json])
+
+The set (default ../shared/data/kb_qa/intranet) has articles and questions about some of them.
+Folds are over the articles that have questions (seed 20261125), so a fold's questions and its
+articles are never seen while its constants are chosen. Three kinds of questions:
+- answerable: every question, asked of the whole corpus;
+- held out: a fold's questions asked of the corpus without that fold's articles: the knowledge
+  base cannot answer them (a question whose gold answer still appears in another article is left
+  out), so the honest no-answer is right;
+- off topic: bench/data/unanswerable_it.jsonl (IT-helpdesk, general and HR questions the corpus
+  does not cover), asked of the whole corpus, split into the same number of folds.
+
+For each fold, the constants (BM25 weight, the answer threshold, units and sources per answer,
+whether a name the question mentions must appear in the source)
+are chosen on the other folds: the highest MRR@10 + answer_hit + no-answer rate among the
+settings that answer at least 97.5% of the answerable questions there; then measured on the fold.
+The final constants are those chosen on all folds. Baselines on the same rankings: plain cosine
+over units, plain BM25 over units, plain BM25 over whole articles, and the phase-1 index (cosine
+over 1,000-character chunks). Everything runs the serving classes (ai_assist.ml.answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ai_assist.ml.answer import Answerer, HybridIndex, build_sources, top_sources, units_of  # noqa: E402
+from ai_assist.ml.bm25 import BM25  # noqa: E402
+from ai_assist.ml.embed import CachedEmbedder, get_embedder  # noqa: E402
+from ai_assist.ml.qa_eval import holds_answer, normalised, queries_of, rank_of, read_jsonl, read_set  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "kb_qa" / "intranet"
+OFF_TOPIC = ROOT / "bench" / "data" / "unanswerable_it.jsonl"
+SEED = 20261125
+MIN_ANSWERED = 0.975
+GRID = {
+    "keyword_weight": [0.0, 0.15, 0.25, 0.4, 0.6],
+    "min_cosine": [round(x, 2) for x in np.arange(0.30, 0.601, 0.01)],
+    "max_units": [3, 4],
+    "max_sources": [1, 2],
+    "check_names": [False, True],
+}
+
+
+@dataclass
+class Corpus:
+    ids: list[str]
+    titles: dict[str, str]
+    texts: list[str]
+    article_of: list[str]
+    positions: np.ndarray
+    blocks: np.ndarray
+    vectors: np.ndarray
+    rows_of: dict[str, np.ndarray]
+
+
+def build_corpus(rows: list[dict], embed) -> Corpus:
+    texts, article_of, positions, blocks = [], [], [], []
+    for row in rows:
+        for n, (text, block) in enumerate(units_of(row["text"] or row.get("title") or "")):
+            texts.append(text)
+            article_of.append(str(row["_id"]))
+            positions.append(n)
+            blocks.append(block)
+    rows_of: dict[str, list[int]] = {}
+    for i, article in enumerate(article_of):
+        rows_of.setdefault(article, []).append(i)
+    return Corpus(
+        ids=[str(row["_id"]) for row in rows],
+        titles={str(row["_id"]): row.get("title") or "" for row in rows},
+        texts=texts,
+        article_of=article_of,
+        positions=np.asarray(positions, dtype=np.int32),
+        blocks=np.asarray(blocks, dtype=np.int32),
+        vectors=embed(texts),
+        rows_of={a: np.asarray(r, dtype=np.int64) for a, r in rows_of.items()},
+    )
+
+
+def sources(corpus: Corpus, index: HybridIndex, allowed: np.ndarray, question: str, vector, limit=10):
+    """As ArticleChunkCorpus.rank: hybrid over the allowed rows, grouped into articles."""
+    rows, fused, cosine = index.rank(question, vector, level=0, mask=allowed)
+    best = top_sources(rows, fused, corpus.article_of, limit)
+    return build_sources(
+        best=best,
+        titles=corpus.titles,
+        rows=rows,
+        fused=fused,
+        cosine=cosine,
+        rows_of=corpus.rows_of,
+        texts=corpus.texts,
+        positions=corpus.positions,
+        blocks=corpus.blocks,
+        limit=limit,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--off-topic", type=Path, default=OFF_TOPIC)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    qa = read_set(args.data / "corpus.jsonl", args.data / "queries.jsonl", args.data / "qrels.tsv")
+    off_topic = queries_of(read_jsonl(args.off_topic, ("_id", "text")))
+    cache = Path(tempfile.gettempdir()) / "helpdesk-bench-embeddings"
+    embedder = CachedEmbedder(get_embedder(""), cache)
+    corpus = build_corpus(qa.corpus, embedder.embed_all)
+    queries = [q for q in qa.queries if qa.qrels.get(q.id)]
+    gold = [qa.qrels[q.id] for q in queries]
+    qvec = embedder.embed_all([q.text for q in queries])
+    ovec = embedder.embed_all([q.text for q in off_topic])
+    article_texts = {str(r["_id"]): normalised(f"{r.get('title') or ''} {r['text']}") for r in qa.corpus}
+
+    # Folds over the articles that have questions; off-topic questions split alike.
+    asked = sorted({a for g in gold for a in g})
+    random.Random(SEED).shuffle(asked)
+    fold_of_article = {a: i % args.folds for i, a in enumerate(asked)}
+    fold_of_query = [min(fold_of_article[a] for a in g) for g in gold]
+    fold_of_off = [i % args.folds for i in range(len(off_topic))]
+
+    all_rows = np.ones(len(corpus.texts), dtype=bool)
+    fold_rows = [
+        np.asarray([fold_of_article.get(a, -1) != k for a in corpus.article_of], dtype=bool) for k in range(args.folds)
+    ]
+    # Held-out questions the reduced corpus still answers elsewhere are not "unanswerable".
+    held_out = []
+    for i, q in enumerate(queries):
+        k = fold_of_query[i]
+        removed = {a for a, f in fold_of_article.items() if f == k}
+        elsewhere = any(holds_answer(article_texts[a], q.answers) for a in corpus.ids if a not in removed)
+        if q.answers and not elsewhere:
+            held_out.append(i)
+
+    # Rankings for each BM25 weight (the only constant that changes them).
+    results = {}
+    for weight in GRID["keyword_weight"]:
+        index = HybridIndex(corpus.texts, corpus.vectors, keyword_weight=weight)
+        results[weight] = {
+            "answerable": [sources(corpus, index, all_rows, q.text, qvec[i]) for i, q in enumerate(queries)],
+            "held": {
+                i: sources(corpus, index, fold_rows[fold_of_query[i]], queries[i].text, qvec[i]) for i in held_out
+            },
+            "off": [sources(corpus, index, all_rows, q.text, ovec[i]) for i, q in enumerate(off_topic)],
+        }
+        print(f"ranked with keyword weight {weight}", file=sys.stderr)
+
+    # Outcomes per setting, per question.
+    outcomes = {}
+    for weight, min_cosine, max_units, max_sources, check_names in itertools.product(*GRID.values()):
+        answerer = Answerer(
+            min_cosine=min_cosine, max_units=max_units, max_sources=max_sources, check_names=check_names
+        )
+        ranked = results[weight]
+        rows = []
+        for i, q in enumerate(queries):
+            found = ranked["answerable"][i]
+            answer = answerer.answer(q.text, found)
+            rank = rank_of([s.passage.id for s in found], gold[i])
+            rows.append(
+                (
+                    answer.composed.answered,
+                    holds_answer(answer.composed.text, q.answers) if answer.composed.answered else None,
+                    (1 / rank) if rank and rank <= 10 else 0.0,
+                    bool(rank and rank <= 1),
+                    bool(rank and rank <= 5),
+                )
+            )
+        held = {i: not answerer.answer(queries[i].text, found).composed.answered for i, found in ranked["held"].items()}
+        off = [not answerer.answer(q.text, ranked["off"][i]).composed.answered for i, q in enumerate(off_topic)]
+        outcomes[(weight, min_cosine, max_units, max_sources, check_names)] = (rows, held, off)
+
+    def measure(setting, folds: set[int]) -> dict:
+        rows, held, off = outcomes[setting]
+        mine = [r for i, r in enumerate(rows) if fold_of_query[i] in folds]
+        answered = [r for r in mine if r[0]]
+        held_mine = [v for i, v in held.items() if fold_of_query[i] in folds]
+        off_mine = [v for i, v in enumerate(off) if fold_of_off[i] in folds]
+        return {
+            "R@1": float(np.mean([r[3] for r in mine])),
+            "R@5": float(np.mean([r[4] for r in mine])),
+            "MRR@10": float(np.mean([r[2] for r in mine])),
+            "answered": len(answered) / len(mine),
+            "answer_hit": float(np.mean([r[1] for r in answered])) if answered else 0.0,
+            "no_answer_held_out": float(np.mean(held_mine)) if held_mine else 0.0,
+            "no_answer_off_topic": float(np.mean(off_mine)) if off_mine else 0.0,
+        }
+
+    def choose(folds: set[int]):
+        best, best_score = None, -1.0
+        for setting in outcomes:
+            m = measure(setting, folds)
+            if m["answered"] < MIN_ANSWERED:
+                continue
+            score = m["MRR@10"] + m["answer_hit"] + (m["no_answer_held_out"] + m["no_answer_off_topic"]) / 2
+            if score > best_score + 1e-12:
+                best, best_score = setting, score
+        return best
+
+    keys = ["R@1", "R@5", "MRR@10", "answered", "answer_hit", "no_answer_held_out", "no_answer_off_topic"]
+    per_fold, chosen = [], []
+    everything = set(range(args.folds))
+    for k in range(args.folds):
+        setting = choose(everything - {k})
+        chosen.append(setting)
+        per_fold.append(measure(setting, {k}))
+    final = choose(everything)
+
+    # Baselines on the whole set: plain cosine and plain BM25 over units, BM25 over whole articles,
+    # and the phase-1 index (cosine over 1,000-character chunks).
+    def ranking(scores_by_article: list[dict[str, float]]) -> dict:
+        ranks = [rank_of(sorted(s, key=lambda a: -s[a])[:10], gold[i]) for i, s in enumerate(scores_by_article)]
+        return {
+            "R@1": float(np.mean([bool(r and r <= 1) for r in ranks])),
+            "R@5": float(np.mean([bool(r and r <= 5) for r in ranks])),
+            "MRR@10": float(np.mean([(1 / r) if r and r <= 10 else 0.0 for r in ranks])),
+        }
+
+    def pooled(unit_scores: np.ndarray, owners: list[str]) -> dict[str, float]:
+        best: dict[str, float] = {}
+        for owner, score in zip(owners, unit_scores.tolist(), strict=True):
+            if score > best.get(owner, -1e18):
+                best[owner] = score
+        return best
+
+    unit_bm25 = HybridIndex(corpus.texts, corpus.vectors)
+    baselines = {
+        "cosine over units": ranking(
+            [pooled(corpus.vectors @ qvec[i], corpus.article_of) for i in range(len(queries))]
+        ),
+        "BM25 over units": ranking([pooled(unit_bm25.keyword_scores(q.text, 0), corpus.article_of) for q in queries]),
+    }
+    whole = BM25().fit([f"{r.get('title') or ''}\n{r['text']}" for r in qa.corpus])
+    baselines["BM25 over whole articles (ai_eval's baseline)"] = ranking(
+        [dict(zip(corpus.ids, whole.scores(q.text).tolist(), strict=True)) for q in queries]
+    )
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1_000, chunk_overlap=150)
+    chunks, owners = [], []
+    for r in qa.corpus:
+        for chunk in splitter.split_text(f"{r.get('title') or ''}\n\n{r['text']}"):
+            chunks.append(chunk)
+            owners.append(str(r["_id"]))
+    chunk_vectors = embedder.embed_all(chunks)
+    baselines["cosine over 1,000-character chunks (phase 1)"] = ranking(
+        [pooled(chunk_vectors @ qvec[i], owners) for i in range(len(queries))]
+    )
+
+    names = list(GRID)
+    report = {
+        "questions": len(queries),
+        "held_out_unanswerable": len(held_out),
+        "off_topic": len(off_topic),
+        "folds": [
+            {"fold": k, "chosen": dict(zip(names, chosen[k], strict=True)), **per_fold[k]} for k in range(args.folds)
+        ],
+        "mean": {key: float(np.mean([f[key] for f in per_fold])) for key in keys},
+        "sd": {key: float(np.std([f[key] for f in per_fold])) for key in keys},
+        "final": dict(zip(names, final, strict=True)),
+        "final_on_all": measure(final, everything),
+        "baselines": baselines,
+    }
+    print(f"{'fold':<6}" + "".join(f"{key:>20}" for key in keys) + "   chosen")
+    for k, f in enumerate(per_fold):
+        print(f"{k:<6}" + "".join(f"{f[key]:>20.4f}" for key in keys) + f"   {chosen[k]}")
+    print(f"{'mean':<6}" + "".join(f"{report['mean'][key]:>20.4f}" for key in keys))
+    print(f"{'sd':<6}" + "".join(f"{report['sd'][key]:>20.4f}" for key in keys))
+    print(f"final constants (chosen on all folds): {report['final']}")
+    for name, m in baselines.items():
+        print(f"baseline {name}: R@1 {m['R@1']:.4f}  R@5 {m['R@5']:.4f}  MRR@10 {m['MRR@10']:.4f}")
+    if args.json:
+        print(json.dumps(report, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
