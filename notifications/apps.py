@@ -2,6 +2,18 @@ from django.apps import AppConfig
 
 
 class NotificationsConfig(AppConfig):
-    """Notifications: outbox, email, in-app notifications and the agents' websocket feed."""
+    """Notifications: the live feed (websocket), in-app notifications and email, all consumers of
+    domain events (notifications.subscribers)."""
 
     name = "notifications"
+
+    def ready(self):
+        from notifications import subscribers
+
+        subscribers.connect()
+
+    def profile_counts(self, user) -> dict[str, int]:
+        """GET /api/v1/auth/me/ shows these (accounts.services.profile_counts collects them)."""
+        from notifications import selectors
+
+        return {"unread_notifications": selectors.unread_count(user)}
