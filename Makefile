@@ -7,7 +7,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema bench-auth bench-tickets bench-kb ai-cv bench-ai-route constraints clean
+.PHONY: install run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer constraints clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
@@ -85,6 +85,18 @@ ai-cv: install
 # Routing one ticket vs embedding its text alone, p95, warm, one process (about 2 minutes).
 bench-ai-route: install
 	$(BIN)/python bench/ai_route_latency.py
+
+# The chatbot: cross-validation over articles of retrieval and the answer decision on ../shared/data/kb_qa (about 10 minutes).
+ai-answer-cv: install
+	nice -n 19 $(BIN)/python bench/ai_answer_cv.py
+
+# A chat answer (extractive) vs routing one ticket at 1,000 and 10,000 articles, p50/p95 and RSS (about 20 minutes).
+bench-ai-answer: install
+	$(BIN)/python bench/ai_answer_latency.py
+
+# Live feed: HTTP write to delivery on 1,000 agents' websockets, p50/p95, in-memory and Redis layers (about 5 minutes).
+bench-feed: install
+	$(BIN)/python bench/ws_fanout.py
 
 # Re-pin every package after changing requirements*.txt (keeps torch on the CPU build).
 constraints:

@@ -152,10 +152,10 @@ def service_samples(train: Table, vectors, queries, embedder, *, warmup: int) ->
 
     call_command("migrate", verbosity=0)
     from accounts.models import Department, Role, User
-    from ai_assist import index, routing, search, store
+    from ai_assist import retrieval, routing, store
     from ai_assist.ml.pipeline import train_models
+    from ai_assist.retrieval.tickets import ticket_label
     from tickets.models import Status, Ticket
-    from tickets.policies import visible_tickets
 
     print("building the service database and index...", file=sys.stderr, flush=True)
     departments = {
@@ -185,25 +185,19 @@ def service_samples(train: Table, vectors, queries, embedder, *, warmup: int) ->
         batch_size=500,
     )
     for start in range(0, len(tickets), 500):
-        index.upsert_tickets(tickets[start : start + 500], vectors=vectors[start : start + 500])
+        retrieval.ticket_corpus().upsert(tickets[start : start + 500], vectors=vectors[start : start + 500])
     train_models(
         texts=train.texts,
         titles=[row.title for row in train.rows],
         labels=[departments[label].pk for label in train.labels],
-        fine_labels=[index.ticket_label(t.department_id, t.category) for t in tickets],
+        fine_labels=[ticket_label(t.department_id, t.category) for t in tickets],
         embeddings=vectors,
     ).save(store.models_path())
     biggest = max(departments, key=lambda label: train.labels.count(label))
     callers = {"service_admin": admin, "service_agent": agents[biggest]}
 
     def call(row, user):
-        return routing.route_text(
-            title=row.title,
-            description=row.body,
-            actor=user,
-            similar_scope=visible_tickets(user),
-            similar_scope_key=search.scope_key_of(user),
-        )
+        return routing.route_text(title=row.title, description=row.body, actor=user)
 
     for row in queries[:warmup]:
         for user in callers.values():

@@ -1,21 +1,27 @@
-"""ASGI entry point (`helpdesk.asgi:application`): HTTP through Django, websockets through Channels."""
+"""ASGI entry point (`helpdesk.asgi:application`): HTTP through Django, websockets through Channels,
+and the lifespan protocol (the periodic jobs of the embedded default start and stop with the
+server: helpdesk.jobs)."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
+from helpdesk.startup import configured
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.main")
-django_asgi_app = get_asgi_application()  # set up Django before importing consumers
+django_asgi_app = configured(get_asgi_application)  # set up Django before importing consumers
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from notifications.routing import websocket_urlpatterns  # noqa: E402
+from helpdesk import jobs  # noqa: E402
+from helpdesk.asgi_limits import BodyLimitMiddleware  # noqa: E402
+from notifications.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "http": BodyLimitMiddleware(django_asgi_app),  # 413 before an oversized body is read
+        # The live feed (/ws/feed/): bearer-token auth in the consumer, browsers' Origin checked.
+        "websocket": websocket_application(),
+        "lifespan": jobs.lifespan,
     }
 )

@@ -11,8 +11,11 @@ admin.site.site_title = "Helpdesk AI"
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("tickets.api.urls")),
+    path("", include("ai_assist.api.kb_urls")),  # /kb/articles/from-ticket/, before knowledge's article ids
     path("", include("knowledge.api.urls")),
     path("", include("ai_assist.api.urls")),
+    path("", include("audit.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [
@@ -29,5 +32,7 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
+handler400 = "helpdesk.api.views.handler400"
+handler403 = "helpdesk.api.views.handler403"
 handler404 = "helpdesk.api.views.handler404"
 handler500 = "helpdesk.api.views.handler500"

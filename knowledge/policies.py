@@ -16,6 +16,7 @@ from knowledge.models import Status
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from knowledge.models import Article
 
 
 def can_write(user: User) -> bool:
@@ -46,3 +47,23 @@ def visible_versions(user: User) -> Q:
     """Of an article the user may read, the versions whose own visibility the user may read: a
     version written while the article was for agents stays hidden from employees."""
     return Q(visibility__lte=max_visibility(user))
+
+
+# --- What the AI reads (ai_assist's index, chatbot and drafts ask here) ------------------------
+
+
+def ai_reads(article: Article) -> bool:
+    """The AI reads published articles only: never a draft or an archived article, whoever asks
+    (a lead may open a draft in the editor; the chatbot still never quotes it)."""
+    return article.status == Status.PUBLISHED
+
+
+def articles_ai_reads() -> Q:
+    """`ai_reads` as a filter: the articles the AI's index holds."""
+    return Q(status=Status.PUBLISHED)
+
+
+def ai_readable_articles(user: User) -> Q:
+    """What the AI may read of the knowledge base for `user`: the articles it reads at all, of
+    a visibility `user` may read, as the user may."""
+    return articles_ai_reads() & Q(visibility__lte=max_visibility(user))

@@ -14,11 +14,12 @@ import pytest
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client, override_settings
+from django.test import Client, TestCase, override_settings
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_pair
 from helpdesk import events
+from helpdesk.models import OutboxEvent
 
 # The checkout: manage.py, README.md, and var/ (which no test may write to: tests/conftest.py).
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,27 +72,30 @@ def matrix(expected: list[int]) -> list[tuple[str, int]]:
 
 
 @contextmanager
-def captured_events(*names: str) -> Iterator[list[dict]]:
-    """Every event of these names published inside the block, in order, as the keyword arguments
-    its subscribers get: {"name": "ticket.created", "ticket": ..., "actor": ...}.
+def captured_events(*kinds: type[events.Event]) -> Iterator[list[events.Event]]:
+    """Every event of these classes (subclasses included) stored in the outbox inside the block,
+    in order, as the consumers get them (filled in when the block ends):
 
-        with captured_events("ticket.deleted") as seen:
+        with captured_events(events.TicketDeleted) as seen:
             client.delete(url)
-        assert seen[0]["actor"] == admin
+        assert seen[0].actor_id == admin.pk
     """
-    assert names, "name the events to capture"
-    seen: list[dict] = []
-
-    def record(**payload) -> None:
-        seen.append(payload)
-
-    for name in names:
-        events.subscribe(name, record)
+    assert kinds, "name the event classes to capture"
+    before = set(OutboxEvent.objects.values_list("pk", flat=True))
+    seen: list[events.Event] = []
     try:
         yield seen
     finally:
-        for name in names:
-            events.unsubscribe(name, record)
+        rows = OutboxEvent.objects.exclude(pk__in=before).order_by("created_at", "id")
+        seen.extend(event for event in (events.Event.from_data(row.data) for row in rows) if isinstance(event, kinds))
+
+
+@contextmanager
+def delivered(using: str = "default") -> Iterator[None]:
+    """Deliver the events the block stores, as production does right after each commit (a test's
+    own transaction never commits, so without this nothing hears them)."""
+    with TestCase.captureOnCommitCallbacks(using=using, execute=True):
+        yield
 
 
 # --- Sample files and uploads -------------------------------------------------------------------

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from helpdesk import events
 from knowledge import services as kb
 from knowledge.models import ArticleTag, ArticleVersion
 from tests import factories
@@ -44,7 +45,7 @@ def test_the_factory_user_signs_in_with_the_test_password(api):
 def test_a_factory_ticket_is_what_ticket_create_writes_and_publishes_nothing(people, department):
     fields = {"title": "VPN drops", "description": "Every hour.", "department": department, "priority": "high"}
     made = services.ticket_create(requester=people["employee"], **fields)
-    with captured_events("ticket.created") as seen:
+    with captured_events(events.TicketCreated) as seen:
         built = factories.TicketFactory(requester=people["employee"], created_at=made.created_at, **fields)
     assert seen == []
     derived = [

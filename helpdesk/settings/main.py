@@ -23,7 +23,7 @@ env.load_dotenv(BASE_DIR / ".env")
 DEBUG = env.boolean("DEBUG", False)
 SECRET_KEY = env.string("SECRET_KEY", required=not DEBUG)
 if not SECRET_KEY:
-    SECRET_KEY = "django-insecure-development-only-key-never-use-this-in-production"
+    SECRET_KEY = "django-insecure-development-only-key-never-use-this-in-production"  # nosec B105 - DEBUG only
 elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
     raise ImproperlyConfigured(
         "SECRET_KEY must be at least 50 random characters when DEBUG is false; generate one with "
@@ -37,7 +37,6 @@ DATABASE_URL = env.url("DATABASE_URL", ("sqlite", "postgres", "postgresql", "pgs
 USING_MONGODB = is_mongodb(DATABASE_URL)
 REDIS_URL = env.url("REDIS_URL", ("redis", "rediss", "unix"))
 CHROMA_URL = env.url("CHROMA_URL", ("http", "https"))
-AI_LLM_MODEL = env.string("AI_LLM_MODEL")
 
 # --- AI (ai_assist; docs/ai.md) ---------------------------------------------------------------
 # Sentence-embedding model: a local directory or a model already in the Hugging Face cache; unset:
@@ -53,8 +52,25 @@ if not 0.0 <= AI_ROUTER_ABSTAIN_BELOW <= 1.0:
     raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be between 0 and 1, e.g. 0.86.")
 # Route every new ticket that has no department (after it is stored; a failure leaves it in triage).
 AI_AUTO_ROUTE = env.boolean("AI_AUTO_ROUTE", True)
+# Whether routing may assign a ticket to a lead of the department (off: agents only; leads triage).
+AI_ROUTE_TO_LEADS = env.boolean("AI_ROUTE_TO_LEADS", False)
 # Trained models, embedding cache and (without CHROMA_URL) the Chroma index live here.
 AI_DIR = VAR_DIR / "ai"
+# Generation (ai_assist/llm.py). Unset model: answers are extractive, built from the passages alone.
+# Otherwise a LangChain init_chat_model id ("openai:gpt-4o-mini", "ollama:llama3.1"), or with
+# AI_LLM_BASE_URL the model id of an OpenAI-compatible server (Ollama, vLLM, llama.cpp server).
+AI_LLM_MODEL = env.string("AI_LLM_MODEL")
+AI_LLM_BASE_URL = env.url("AI_LLM_BASE_URL", ("http", "https"))
+AI_LLM_API_KEY = env.string("AI_LLM_API_KEY")
+# Seconds to wait for the model (for a stream: for each token) before the extractive answer.
+try:
+    AI_LLM_TIMEOUT = float(env.string("AI_LLM_TIMEOUT", "10"))
+except ValueError:
+    raise ImproperlyConfigured("AI_LLM_TIMEOUT must be a number of seconds, e.g. 10.") from None
+if not 0 < AI_LLM_TIMEOUT <= 600:
+    raise ImproperlyConfigured("AI_LLM_TIMEOUT must be more than 0 and at most 600 seconds, e.g. 10.")
+if AI_LLM_BASE_URL and not AI_LLM_MODEL:
+    raise ImproperlyConfigured("AI_LLM_BASE_URL is set: set AI_LLM_MODEL to the server's model too, e.g. llama3.1.")
 
 # --- Applications -----------------------------------------------------------------------------
 if USING_MONGODB:
@@ -102,6 +118,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "helpdesk.middleware.RejectNulMiddleware",
     "helpdesk.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,15 +160,24 @@ DATABASES = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, falling back to a per-process memory cache while Redis does not
+            # answer (docs/operations.md, "When a dependency fails").
+            "BACKEND": "helpdesk.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "helpdesk",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2, "RETRY_SECONDS": 5},
         }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "helpdesk:channels"},
+            # A Redis that does not answer fails a connection within a second (the outbox retries the
+            # send). Reads wait longer than channels-redis' blocking receive (BZPOPMIN, 5 s): with
+            # redis-py's default (5 s) every idle socket's receive fails and the socket drops.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 1, "socket_timeout": 15}],
+                "prefix": "helpdesk:channels",
+            },
         }
     }
 else:
@@ -165,12 +191,49 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# `celery -A helpdesk beat` runs these; without a broker, run `manage.py escalate_due` from cron.
+
+# Periodic jobs: `celery -A helpdesk beat` runs this table with a broker; without one the ASGI
+# process runs it itself (JOBS_IN_PROCESS, helpdesk.jobs). Each entry goes through
+# helpdesk.run_job, which holds a lock in the cache for that job, so no job ever runs twice at once.
 SLA_SCAN_SECONDS = env.integer("SLA_SCAN_SECONDS", 300, minimum=10)
+OUTBOX_RETRY_SECONDS = env.integer("OUTBOX_RETRY_SECONDS", 30, minimum=1)
+OUTBOX_SWEEP_SECONDS = env.integer("OUTBOX_SWEEP_SECONDS", 300, minimum=10)
+JOBS_IN_PROCESS = env.boolean("JOBS_IN_PROCESS", not REDIS_URL)
+JOB_LOCK_SECONDS = env.integer("JOB_LOCK_SECONDS", 900, minimum=10)  # a crashed run's lock lasts this long
+EMAIL_SEND_SECONDS = env.integer("EMAIL_SEND_SECONDS", 5, minimum=1)  # queued email (notifications.mail)
 CELERY_BEAT_SCHEDULE = {
-    "escalate-due-tickets": {"task": "tickets.escalate_due", "schedule": float(SLA_SCAN_SECONDS)},
-    "purge-revoked-tokens": {"task": "accounts.purge_revoked_tokens", "schedule": 6 * 3600.0},
+    name: {"task": "helpdesk.run_job", "args": (task,), "schedule": float(seconds)}
+    for name, task, seconds in (
+        ("escalate-due-tickets", "tickets.escalate_due", SLA_SCAN_SECONDS),
+        ("deliver-outbox", "helpdesk.outbox_retry", OUTBOX_RETRY_SECONDS),
+        ("sweep-outbox", "helpdesk.outbox_sweep", OUTBOX_SWEEP_SECONDS),
+        ("purge-revoked-tokens", "accounts.purge_revoked_tokens", 6 * 3600),
+        ("send-email", "notifications.send_emails", EMAIL_SEND_SECONDS),
+    )
 }
+
+# --- Events (helpdesk.outbox, helpdesk.dispatch; docs/events.md) ------------------------------
+OUTBOX_LEASE_SECONDS = env.integer("OUTBOX_LEASE_SECONDS", 300, minimum=10)  # a dispatcher's hold on an event
+OUTBOX_BACKOFF_SECONDS = env.integer("OUTBOX_BACKOFF_SECONDS", 10, minimum=1)  # first retry; doubles each time
+OUTBOX_BACKOFF_MAX_SECONDS = env.integer("OUTBOX_BACKOFF_MAX_SECONDS", 3600, minimum=1)
+OUTBOX_ALERT_ATTEMPTS = env.integer("OUTBOX_ALERT_ATTEMPTS", 5, minimum=1)  # failures logged as errors from here
+OUTBOX_SWEEP_WINDOW_HOURS = env.integer("OUTBOX_SWEEP_WINDOW_HOURS", 24, minimum=1)
+OUTBOX_RETENTION_DAYS = env.integer("OUTBOX_RETENTION_DAYS", 7, minimum=1)
+if OUTBOX_RETENTION_DAYS * 24 <= OUTBOX_SWEEP_WINDOW_HOURS:
+    raise ImproperlyConfigured(
+        "OUTBOX_RETENTION_DAYS must be longer than OUTBOX_SWEEP_WINDOW_HOURS: the sweeper would re-create "
+        "rows it has already purged."
+    )
+
+# The live feed (/ws/feed/, notifications.feed): a client reconnecting with the last id it saw
+# gets what it missed if that is at most this many ticket events and this many seconds ago;
+# otherwise a `resync` (reload through the API).
+FEED_REPLAY_MAX_EVENTS = env.integer("FEED_REPLAY_MAX_EVENTS", 500, minimum=1)
+FEED_REPLAY_MAX_SECONDS = env.integer("FEED_REPLAY_MAX_SECONDS", 3600, minimum=1)
+if FEED_REPLAY_MAX_SECONDS > OUTBOX_RETENTION_DAYS * 86400:
+    raise ImproperlyConfigured(
+        "FEED_REPLAY_MAX_SECONDS must not be longer than OUTBOX_RETENTION_DAYS (the replay reads the outbox)."
+    )
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -206,9 +269,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "helpdesk.api.parsers.JSONParser",  # DRF's, refusing pathologically nested documents
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "helpdesk.api.parsers.MultiPartParser",  # refuses a body cut before its closing boundary
     ],
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
@@ -239,6 +302,8 @@ RATE_LIMITS = {
     "upload_user": env.rate("RATE_UPLOAD", "30/m"),
     "ai_route_user": env.rate("RATE_AI_ROUTE", "60/m"),
     "ai_similar_user": env.rate("RATE_AI_SIMILAR", "60/m"),
+    "ai_chat_user": env.rate("RATE_AI_CHAT", "30/m"),
+    "ai_agent_tools_user": env.rate("RATE_AI_AGENT_TOOLS", "30/m"),  # drafts, summaries, articles from tickets
     "kb_search_user": env.rate("RATE_KB_SEARCH", "120/m"),
     "kb_document_user": env.rate("RATE_KB_DOCUMENT", "10/m"),
 }
@@ -272,6 +337,8 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tickets.models.Status",
         "TicketPriorityEnum": "tickets.models.Priority",
         "ArticleStatusEnum": "knowledge.models.Status",
+        "ChatRoleEnum": "ai_assist.models.ChatMessage.Role",
+        "RoleEnum": ["employee", "agent", "lead", "admin"],  # accounts' Role by API name (a chat turn has a role too)
     },
 }
 
@@ -291,6 +358,7 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env.csv_list("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "helpdesk.api.views.csrf_failure"  # problem+json under /api/
 # Joining the HSTS preload list is a commitment for every subdomain: an operator's decision
 # (SECURE_HSTS_PRELOAD=true), not a default. See docs/decisions/0003-web-hardening.md.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
@@ -371,7 +439,7 @@ ATTACHMENT_ALLOWED_TYPES = env.csv_list(
 for _type in ATTACHMENT_ALLOWED_TYPES:
     _major, _slash, _minor = _type.partition("/")
     if not (_major and _minor and _type == _type.lower() and " " not in _type and "*" not in _type):
-        raise ImproperlyConfigured(f"ATTACHMENT_ALLOWED_TYPES takes MIME types such as image/png, not {_type!r}.")
+        raise ImproperlyConfigured("ATTACHMENT_ALLOWED_TYPES takes lower-case MIME types such as image/png,text/plain.")
 ATTACHMENT_URL_TTL_SECONDS = env.integer("ATTACHMENT_URL_TTL_SECONDS", 300, minimum=1)
 # clamd's socket: unix:///run/clamav/clamd.ctl or tcp://127.0.0.1:3310. Unset: no ClamAV.
 CLAMAV_URL = env.url("CLAMAV_URL", ("unix", "tcp"))
@@ -380,17 +448,27 @@ _clamav_host, _, _clamav_port = _clamav_where.rpartition(":")
 if (_clamav_scheme == "unix" and not _clamav_where.startswith("/")) or (
     _clamav_scheme == "tcp" and not (_clamav_host and _clamav_port.isdigit())
 ):
-    raise ImproperlyConfigured(
-        f"CLAMAV_URL must look like unix:///run/clamav/clamd.ctl or tcp://127.0.0.1:3310, not {CLAMAV_URL!r}."
-    )
+    raise ImproperlyConfigured("CLAMAV_URL must look like unix:///run/clamav/clamd.ctl or tcp://127.0.0.1:3310.")
 CLAMAV_TIMEOUT_SECONDS = env.integer("CLAMAV_TIMEOUT_SECONDS", 30, minimum=1)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Helpdesk AI <helpdesk@localhost>")
-ANYMAIL = {
+# Where people reach the service: the links in emails.
+SITE_URL = env.url("SITE_URL", ("http", "https")) or "http://127.0.0.1:8000"
+ANYMAIL: dict[str, Any] = {
     key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_") and value
 }
+# SMTP (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend): any provider's relay, e.g. Elastic
+# Email's (smtp.elasticemail.com:2525), which django-anymail has no backend for.
+EMAIL_HOST = env.string("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+# A mail provider that hangs must not hold a request or a job for long: SMTP and anymail's HTTP calls.
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10, minimum=1)
+ANYMAIL["REQUESTS_TIMEOUT"] = float(ANYMAIL.get("REQUESTS_TIMEOUT") or EMAIL_TIMEOUT)
 
 # --- Locale -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -403,12 +481,21 @@ LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "helpdesk.log.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "helpdesk.log.RequestIdLogFilter"},
+        "redact": {"()": "helpdesk.redact.RedactSecretsFilter"},  # no password, key or token in a log line
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id", "redact"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        # uvicorn's lines (the access log shows query strings: the websocket's ?token=) go through
+        # the same handler, so they are redacted too.
+        "uvicorn.access": {"handlers": ["console"], "propagate": False},
+        "uvicorn.error": {"handlers": ["console"], "propagate": False},
         # Jobs run in-process without a broker: no "succeeded" line per job, no warning that the
         # in-memory transport has no host name.
         **(

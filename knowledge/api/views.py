@@ -7,7 +7,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from helpdesk.api import ratelimits
 from helpdesk.api.downloads import signed_download_view
 from helpdesk.api.pagination import PageNumberPagination
+from helpdesk.api.parsers import MultiPartParser
 from helpdesk.api.schema import errors
 from knowledge import selectors, services
 from knowledge.api import examples

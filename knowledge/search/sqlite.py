@@ -109,7 +109,7 @@ class SqliteSearch(TieredSearch):
         source, params = _from(scope)
         weights = ", ".join(str(weight) for weight in WEIGHTS)
         sql = (
-            "SELECT d.article_id, ranked.score FROM ("  # noqa: S608 - placeholders only
+            "SELECT d.article_id, ranked.score FROM ("  # noqa: S608 # nosec B608 - constants and placeholders only
             f"SELECT knowledge_article_fts.rowid AS docid, bm25(knowledge_article_fts, {weights}) AS score "
             f"{source} ORDER BY score, knowledge_article_fts.rowid LIMIT %s OFFSET %s"
             ") AS ranked JOIN knowledge_article_fts_docid d ON d.docid = ranked.docid "
@@ -126,7 +126,7 @@ class SqliteSearch(TieredSearch):
         if not query.terms or not article_ids:
             return {}
         sql = (
-            "SELECT d.article_id, highlight(knowledge_article_fts, 0, %s, %s), "  # noqa: S608
+            "SELECT d.article_id, highlight(knowledge_article_fts, 0, %s, %s), "  # noqa: S608 # nosec B608
             f"snippet(knowledge_article_fts, 2, %s, %s, %s, {SNIPPET_TOKENS}) "
             "FROM knowledge_article_fts "
             "JOIN knowledge_article_fts_docid d ON d.docid = knowledge_article_fts.rowid "

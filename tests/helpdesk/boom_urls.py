@@ -5,7 +5,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
 from helpdesk.errors import Conflict
-from helpdesk.urls import handler404, handler500  # noqa: F401
+from helpdesk.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from helpdesk.urls import urlpatterns as project_urls
 
 
