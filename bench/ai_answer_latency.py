@@ -37,6 +37,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.routing_world import seed_routing_world  # noqa: E402
+
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "it_tickets" / "train.csv"
 DEFAULT_KB = ROOT.parent / "shared" / "data" / "kb_qa" / "intranet"
 SEED = 20261125
@@ -106,18 +108,14 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
-    from accounts.models import Department, Role, User
-    from ai_assist import chat, retrieval, routing, store
+    from accounts.models import Role, User
+    from ai_assist import chat, retrieval, routing
     from ai_assist.ml import embed as embed_module
     from ai_assist.ml.data import read_table
     from ai_assist.ml.embed import CachedEmbedder, get_embedder
-    from ai_assist.ml.pipeline import train_models
     from ai_assist.ml.qa_eval import read_jsonl
-    from ai_assist.retrieval.tickets import ticket_label
     from knowledge import policies as kb_policies
     from knowledge.models import Article, Status, Visibility
-    from tickets.models import Status as TicketStatus
-    from tickets.models import Ticket
 
     table = read_table(Path(args.csv))
     train_rows, route_rows = table.rows[:-300], table.rows[-300:]
@@ -126,44 +124,10 @@ def main() -> None:
     print("routing: training on the shared tickets...", file=sys.stderr, flush=True)
     train_texts = [row.text for row in train_rows]
     vectors = cached.embed_all(train_texts)
-    departments = {
-        label: Department.objects.create(name=f"Category {label}", description=f"Tickets labelled {label}.")
-        for label in sorted({row.label for row in train_rows})
-    }
-    agents = {
-        label: User.objects.create_user(f"agent{label}@example.com", role=Role.AGENT, department=department)
-        for label, department in departments.items()
-    }
-    requester = User.objects.create_user("requester@example.com", is_active=False)
+    world = seed_routing_world(train_rows, train_texts, vectors)
+    agent = world.busiest_agent
     employee = User.objects.create_user("employee@example.com", role=Role.EMPLOYEE)
     author = User.objects.create_user("author@example.com", role=Role.ADMIN)
-    tickets = Ticket.objects.bulk_create(
-        [
-            Ticket(
-                title=(row.title or row.body[:80] or "(no title)")[:200],
-                description=row.body,
-                public_text=f"{row.title}\n{row.body}",
-                category=row.category,
-                department=departments[row.label],
-                requester=requester,
-                status=TicketStatus.RESOLVED,
-                external_id=row.external_id,
-            )
-            for row in train_rows
-        ],
-        batch_size=500,
-    )
-    for start in range(0, len(tickets), 500):
-        retrieval.ticket_corpus().upsert(tickets[start : start + 500], vectors=vectors[start : start + 500])
-    train_models(
-        texts=train_texts,
-        titles=[row.title for row in train_rows],
-        labels=[departments[row.label].pk for row in train_rows],
-        fine_labels=[ticket_label(t.department_id, t.category) for t in tickets],
-        embeddings=vectors,
-    ).save(store.models_path())
-    biggest = max(departments, key=lambda label: sum(row.label == label for row in train_rows))
-    agent = agents[biggest]
 
     # The knowledge base: the intranet articles and filler cut from the tickets' text.
     intranet = read_jsonl(Path(args.kb) / "corpus.jsonl", ("_id", "text"))
@@ -261,7 +225,7 @@ def main() -> None:
             f"{r['route']['p50_ms']:>11}{r['route']['p95_ms']:>11}{r['p95_ratio']:>11}{r['rss_mb']:>9.0f}"
         )
     if args.json:
-        print(json.dumps({"results": results, "tickets_indexed": len(tickets)}, sort_keys=True))
+        print(json.dumps({"results": results, "tickets_indexed": len(world.tickets)}, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from ai_assist.ml.data import Table, read_table  # noqa: E402
 from ai_assist.ml.embed import CachedEmbedder, get_embedder  # noqa: E402
 from ai_assist.ml.pipeline import train_models  # noqa: E402
+from bench.routing_world import seed_routing_world  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "it_tickets" / "train.csv"
 
@@ -151,50 +152,13 @@ def service_samples(train: Table, vectors, queries, embedder, *, warmup: int) ->
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from accounts.models import Department, Role, User
-    from ai_assist import retrieval, routing, store
-    from ai_assist.ml.pipeline import train_models
-    from ai_assist.retrieval.tickets import ticket_label
-    from tickets.models import Status, Ticket
+    from accounts.models import Role, User
+    from ai_assist import routing
 
     print("building the service database and index...", file=sys.stderr, flush=True)
-    departments = {
-        label: Department.objects.create(name=f"Category {label}", description=f"Tickets labelled {label}.")
-        for label in sorted(set(train.labels))
-    }
-    agents = {
-        label: User.objects.create_user(f"agent{label}@example.com", role=Role.AGENT, department=department)
-        for label, department in departments.items()
-    }
+    world = seed_routing_world(train.rows, train.texts, vectors)
     admin = User.objects.create_user("admin@example.com", role=Role.ADMIN)
-    requester = User.objects.create_user("requester@example.com", is_active=False)
-    tickets = Ticket.objects.bulk_create(
-        [
-            Ticket(
-                title=(row.title or row.body[:80] or "(no title)")[:200],
-                description=row.body,
-                public_text=f"{row.title}\n{row.body}",
-                category=row.category,
-                department=departments[row.label],
-                requester=requester,
-                status=Status.RESOLVED,
-                external_id=row.external_id,
-            )
-            for row in train.rows
-        ],
-        batch_size=500,
-    )
-    for start in range(0, len(tickets), 500):
-        retrieval.ticket_corpus().upsert(tickets[start : start + 500], vectors=vectors[start : start + 500])
-    train_models(
-        texts=train.texts,
-        titles=[row.title for row in train.rows],
-        labels=[departments[label].pk for label in train.labels],
-        fine_labels=[ticket_label(t.department_id, t.category) for t in tickets],
-        embeddings=vectors,
-    ).save(store.models_path())
-    biggest = max(departments, key=lambda label: train.labels.count(label))
-    callers = {"service_admin": admin, "service_agent": agents[biggest]}
+    callers = {"service_admin": admin, "service_agent": world.busiest_agent}
 
     def call(row, user):
         return routing.route_text(title=row.title, description=row.body, actor=user)
