@@ -1,15 +1,25 @@
-"""JWT pairs: issue, rotate (each refresh token works once), revoke.
+"""JWT pairs: issue, rotate (each refresh token works once), revoke; and password-reset links.
 
 simplejwt signs and verifies; which refresh tokens are spent lives in accounts.RevokedToken.
 Marking a token spent is one insert on a unique `jti`, so two concurrent refreshes with the same
 token cannot both succeed, on any database, without a transaction.
+
+A refresh token also carries a fingerprint of the password it was issued under (`cred`, an HMAC
+of the password hash, as Django's session hash): setting a new password (a reset, a change, an
+admin) ends every refresh token issued before, with no list of them to keep. Access tokens do not
+carry it and live until they expire (docs/security.md, "Deliberately accepted").
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -21,14 +31,29 @@ class TokenRefused(Unauthenticated):
     code = "token_not_valid"
 
 
+CREDENTIALS_CLAIM = "cred"
+_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+
+
+class _Refresh(RefreshToken):
+    # The access token made from it does not need the fingerprint: nothing checks it there.
+    no_copy_claims = (*RefreshToken.no_copy_claims, CREDENTIALS_CLAIM)
+
+
+def _credentials(user: User) -> str:
+    """Changes whenever the password does (a new salt even for the same password)."""
+    return salted_hmac("accounts.tokens.credentials", user.password, algorithm="sha256").hexdigest()[:32]
+
+
 def issue_pair(user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)
+    refresh = _Refresh.for_user(user)
+    refresh[CREDENTIALS_CLAIM] = _credentials(user)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
 def _parse(raw: str) -> RefreshToken:
     try:
-        return RefreshToken(raw)
+        return _Refresh(raw)
     except TokenError as error:
         raise TokenRefused(f"The refresh token is not valid: {error}.") from None
 
@@ -55,6 +80,8 @@ def rotate(raw_refresh: str) -> dict[str, str]:
     user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
     if user is None:
         raise TokenRefused("The account is inactive or gone.", code="user_inactive")
+    if not constant_time_compare(str(token.get(CREDENTIALS_CLAIM, "")), _credentials(user)):
+        raise TokenRefused("The password changed since this token was issued; sign in again.", code="token_revoked")
     if not _spend(token, reason="rotated"):
         raise TokenRefused("This refresh token was already used or revoked.", code="token_revoked")
     return issue_pair(user)
@@ -72,3 +99,27 @@ def purge_expired(now: datetime | None = None) -> int:
     """Forget revocations of tokens that have expired anyway."""
     deleted, _ = RevokedToken.objects.filter(expires_at__lt=now or datetime.now(tz=UTC)).delete()
     return deleted
+
+
+# --- Password-reset links (Django's PasswordResetTokenGenerator) ------------------------------------
+# A token is an HMAC of the user's id, password hash, last sign-in and email with a timestamp: it
+# dies when any of them changes (so it works once) and after PASSWORD_RESET_TIMEOUT seconds.
+
+
+def password_reset_token(user: User) -> tuple[str, str]:
+    """(uid, token) for a reset link of `user`."""
+    return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+
+
+def user_for_reset_token(uid: str, token: str) -> User | None:
+    """The active user a reset link names, if its token is still good; None otherwise."""
+    try:
+        user_id = urlsafe_base64_decode(uid).decode()
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        return None
+    if not _OBJECT_ID.fullmatch(user_id):  # what decodes may hold anything, a NUL included
+        return None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, token):
+        return None
+    return user

@@ -25,6 +25,11 @@ class Kind(models.TextChoices):
     ESCALATED = "escalated", "A ticket of your department was escalated"
 
 
+# Emails about one's account (the password-reset link): always sent, no preference switches them off.
+ACCOUNT_EMAIL = "account"
+EMAIL_KINDS = [*Kind.choices, (ACCOUNT_EMAIL, "About your account (a password-reset link)")]
+
+
 class Notification(models.Model):
     """One thing one person should know about, shown in the app until they mark it read."""
 
@@ -65,7 +70,7 @@ class OutgoingEmail(models.Model):
     event_id = models.CharField(max_length=24)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     to = models.EmailField(max_length=254, help_text="The address when it was queued.")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=EMAIL_KINDS)
     subject = models.CharField(max_length=255)
     text = models.TextField()
     html = models.TextField()

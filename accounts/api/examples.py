@@ -61,3 +61,27 @@ DEPARTMENT_OUT = OpenApiExample("A department", response_only=True, value=_DEPAR
 DEPARTMENT_IN = OpenApiExample(
     "A department", request_only=True, value={"name": "Network", "description": _DEPARTMENT["description"]}
 )
+PASSWORD_RESET_IN = OpenApiExample("Forgot my password", request_only=True, value={"email": "ada@example.com"})
+RESET_REQUESTED_DETAIL = (
+    "If an active account uses this address, a reset link is on its way. It works once, for a limited time."
+)
+PASSWORD_RESET_OUT = OpenApiExample(
+    "Asked", response_only=True, status_codes=["202"], value={"detail": RESET_REQUESTED_DETAIL}
+)
+PASSWORD_RESET_CONFIRM_IN = OpenApiExample(
+    "A new password from the email's link",
+    request_only=True,
+    value={
+        "uid": "Njc0NWExYzJlNGIwYTFiMmMzZDRlNWY2",
+        "token": "cf3x2q-8d7f1b2c3a4e5f60718293a4b5c6d7e8",  # nosec B105 - a docs example, not a credential
+        "new_password": "a-new-long-passphrase",  # nosec B105 - a docs example
+    },
+)
+PASSWORD_CHANGE_IN = OpenApiExample(
+    "Change my password",
+    request_only=True,
+    value={
+        "old_password": "correct-horse-battery",  # nosec B105 - a docs example
+        "new_password": "a-new-long-passphrase",  # nosec B105 - a docs example
+    },
+)

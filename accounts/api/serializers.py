@@ -35,7 +35,7 @@ class DepartmentIn(StrictSerializer):
 
 class UserOut(serializers.ModelSerializer):
     role = RoleField(read_only=True)
-    department = serializers.PrimaryKeyRelatedField(read_only=True)
+    department = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # null: no department
     skills = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
@@ -112,3 +112,22 @@ class MeIn(StrictSerializer):
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     is_available = serializers.BooleanField(required=False)
+
+
+class PasswordResetIn(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetOut(serializers.Serializer):
+    detail = serializers.CharField(help_text="The same whether or not an account uses the address.")
+
+
+class PasswordResetConfirmIn(StrictSerializer):
+    uid = serializers.CharField(max_length=64, help_text="From the reset email.")
+    token = serializers.CharField(max_length=128, help_text="From the reset email.")
+    new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class PasswordChangeIn(StrictSerializer):
+    old_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})

@@ -3,7 +3,7 @@ translate HTTP; rules live in accounts.services and accounts.policies."""
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import Q
 from django_filters import rest_framework as filters
@@ -22,6 +22,10 @@ from accounts.api.serializers import (
     LoginIn,
     MeIn,
     MeOut,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    PasswordResetOut,
     RefreshIn,
     SignupIn,
     TokenPairOut,
@@ -45,7 +49,8 @@ class TokenEndpoint(APIView):
 
 
 def _login_account_key(email: str) -> ratelimits.Key:
-    """Count sign-in failures per account, whatever address they come from."""
+    """Count per account (sign-in failures, wrong current passwords, reset emails), whatever address
+    they come from."""
     account = normalize_email(email)
     return lambda group, request: account
 
@@ -123,6 +128,76 @@ class LogoutView(TokenEndpoint):
         data = RefreshIn.validated(request.data)
         services.logout(refresh=data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(TokenEndpoint):
+    @extend_schema(
+        tags=["auth"],
+        summary="Forgot your password: email a reset link",
+        description=(
+            "Always 202 with the same answer, whether or not an active account uses the address: the link "
+            "goes only to an active account's own address. Limited per IP and per address (429)."
+        ),
+        request=PasswordResetIn,
+        responses={202: PasswordResetOut, **errors(400, 429)},
+        examples=[examples.PASSWORD_RESET_IN, examples.PASSWORD_RESET_OUT],
+    )
+    def post(self, request):
+        ratelimits.consume(request, scope="password_reset_ip")
+        data = PasswordResetIn.validated(request.data)
+        ratelimits.consume(request, scope="password_reset_account", key=_login_account_key(data["email"]))
+        services.password_reset_request(email=data["email"])
+        return Response({"detail": examples.RESET_REQUESTED_DETAIL}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(TokenEndpoint):
+    @extend_schema(
+        tags=["auth"],
+        summary="Set a new password with the emailed link",
+        description=(
+            "Send the `uid` and `token` of the reset email with the new password. The link works once; "
+            "every refresh token of the account stops working, so sign in again. A bad or expired link is "
+            "400 `invalid_reset_token`; a weak password 400 naming `new_password`."
+        ),
+        request=PasswordResetConfirmIn,
+        responses={204: None, **errors(400, 429)},
+        examples=[examples.PASSWORD_RESET_CONFIRM_IN],
+    )
+    def post(self, request):
+        ratelimits.consume(request, scope="password_reset_confirm_ip")
+        data = PasswordResetConfirmIn.validated(request.data)
+        services.password_reset_confirm(**data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Change your password",
+        description=(
+            "Needs the current password (wrong: 400 `wrong_password`, counted with wrong sign-ins, so "
+            "guessing gets 429). Every refresh token issued before stops working, this session's too; the "
+            "answer is a new pair for this session."
+        ),
+        request=PasswordChangeIn,
+        responses={200: TokenPairOut, **errors(400, 401, 429)},
+        examples=[examples.PASSWORD_CHANGE_IN, examples.TOKEN_PAIR_OUT],
+    )
+    def post(self, request):
+        data = PasswordChangeIn.validated(request.data)
+        account_key = _login_account_key(request.user.email)
+        ratelimits.attempt_allowed(request, scope="login_ip", key="ip")
+        ratelimits.attempt_allowed(request, scope="login_account", key=account_key)
+        try:
+            user = services.password_change(user=request.user, **data)
+        except services.WrongPassword:
+            ratelimits.count_failure(request, scope="login_ip", key="ip")
+            ratelimits.count_failure(request, scope="login_account", key=account_key)
+            raise
+        update_session_auth_hash(request._request, user)  # a browser session (browsable API) stays signed in
+        return Response(tokens.issue_pair(user))
 
 
 ME_OUT = OpenApiExample("Me", response_only=True, value={**examples.USER_OUT.value, "unread_notifications": 2})

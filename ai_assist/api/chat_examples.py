@@ -59,6 +59,12 @@ CHAT_NO_ANSWER_OUT = OpenApiExample(
     },
     response_only=True,
 )
+CHAT_EVENT_OUT = OpenApiExample(
+    "A streamed event (text/event-stream)",
+    value={"event": "token", "data": '{"text": "You can reset your own password at any time [1]"}'},
+    response_only=True,
+    media_type="text/event-stream",
+)
 _SUMMARY = {
     "id": _CONVERSATION,
     "title": "How do I reset my password?",

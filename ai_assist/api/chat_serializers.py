@@ -39,6 +39,21 @@ class ChatOut(serializers.Serializer):
     )
 
 
+CHAT_EVENTS = ["start", "token", "replace", "done", "error"]  # ChatEventEnum in the OpenAPI document
+
+
+class ChatEventOut(serializers.Serializer):
+    """One server-sent event of the answer streamed with `Accept: text/event-stream` (or ?format=sse)."""
+
+    event = serializers.ChoiceField(choices=CHAT_EVENTS)
+    data = serializers.CharField(
+        help_text=(
+            "A JSON document: `start` {conversation_id}; `token` {text}, appended as the model writes; "
+            "`replace` {text}, replacing what came before; `done` this endpoint's JSON body; `error` a problem."
+        )
+    )
+
+
 class ChatMessageOut(serializers.Serializer):
     id = serializers.CharField()
     role = serializers.ChoiceField(choices=ChatMessage.Role.choices)

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from ai_assist import chat, selectors
 from ai_assist.api import chat_examples as examples
 from ai_assist.api.chat_serializers import (
+    ChatEventOut,
     ChatIn,
     ChatOut,
     ConversationDetailOut,
@@ -75,8 +76,15 @@ class ChatView(APIView):
             "this endpoint's JSON body (the checked citations)."
         ),
         request=ChatIn,
-        responses={200: ChatOut, **errors(400, 401, 404)},
-        examples=[examples.CHAT_IN, examples.CHAT_FOLLOW_UP_IN, examples.CHAT_OUT, examples.CHAT_NO_ANSWER_OUT],
+        # The stream is a sequence of events, each described by ChatEventOut (not one ChatOut body).
+        responses={(200, "application/json"): ChatOut, (200, EVENT_STREAM): ChatEventOut, **errors(400, 401, 404)},
+        examples=[
+            examples.CHAT_IN,
+            examples.CHAT_FOLLOW_UP_IN,
+            examples.CHAT_OUT,
+            examples.CHAT_NO_ANSWER_OUT,
+            examples.CHAT_EVENT_OUT,
+        ],
     )
     def post(self, request):
         ratelimits.consume(request, scope="ai_chat_user", key="user")

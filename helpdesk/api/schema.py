@@ -1,12 +1,22 @@
-"""OpenAPI helpers: the problem+json component and the error responses of every operation."""
+"""OpenAPI helpers: the problem+json component and the error responses of every operation.
+
+The document is the contract a generated client and a fuzzer hold the server to (`make fuzz`), so
+HelpdeskAutoSchema states what the server really does, for every operation, including new ones:
+- the error statuses any operation can answer (see `implied_errors`), as problem+json;
+- request bodies built on StrictSerializer refuse unknown fields: `additionalProperties: false`;
+- a viewset's filters are query parameters of its `list` only: an extra action that answers a list
+  (a ticket's comments) does not filter by them unless it names its own `filter_backends`.
+"""
 
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
 from helpdesk.api.errors import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
+from helpdesk.api.serializers import StrictSerializer
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -54,10 +64,19 @@ _ERRORS = {
         None,
     ),
 }
+# What any operation answers when the database does not (helpdesk.api.errors.database_unavailable_problem).
+DATABASE_UNAVAILABLE = {
+    "code": "database_unavailable",
+    "title": "Service Unavailable",
+    "detail": "The database cannot be reached right now; try again shortly.",
+}
 
 
-def problem(status: int, *, code: str | None = None, detail: str | None = None) -> OpenApiResponse:
-    default_code, title, default_detail, errors = _ERRORS[status]
+def problem(
+    status: int, *, code: str | None = None, detail: str | None = None, title: str | None = None
+) -> OpenApiResponse:
+    default_code, default_title, default_detail, errors = _ERRORS[status]
+    title = title or default_title
     value = {
         "type": PROBLEM_TYPE_PREFIX + (code or default_code),
         "title": title,
@@ -80,6 +99,22 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: problem(status) for status in statuses}
 
 
+def implied_errors(*, method: str, path: str, authenticated: bool, paginated: bool) -> list[int]:
+    """The error statuses an operation can answer whatever its view does:
+    400 a NUL character or too many fields in the query string (any request), or a body that does
+    not validate; 401 a missing, expired or forged token; 404 an id that names nothing you may see,
+    or a page past the last; 413 a body over the limit and 415 one that is not JSON (writes);
+    429 a rate limit; 503 the database does not answer."""
+    statuses = [400, 429, 503]
+    if authenticated:
+        statuses.append(401)
+    if method in ("POST", "PUT", "PATCH"):
+        statuses += [413, 415]
+    if "{" in path or paginated:
+        statuses.append(404)
+    return sorted(statuses)
+
+
 class HelpdeskAutoSchema(AutoSchema):
     """Adds the error responses every operation can give, as problem+json, to each operation."""
 
@@ -88,29 +123,41 @@ class HelpdeskAutoSchema(AutoSchema):
         if operation is None:
             return None
         responses = operation.setdefault("responses", {})
-        implied = [429]
-        if self.get_auth():
-            implied.append(401)
-        if method in ("POST", "PUT", "PATCH"):
-            implied += [400, 413, 415]
-        if "{" in path:
-            implied.append(404)
+        paginated = any(p.get("in") == "query" and p.get("name") == "page" for p in operation.get("parameters", []))
+        implied = implied_errors(method=method, path=path, authenticated=bool(self.get_auth()), paginated=paginated)
         for status in implied:
             if str(status) not in responses:
                 responses[str(status)] = self._problem_response(status)
         for response in responses.values():
+            # An error is problem+json whatever the client asked for (a view with another renderer,
+            # the chatbot's event stream, still answers its errors so): one media type, no other.
             content = response.get("content", {})
-            if "application/json" in content and content["application/json"].get("schema", {}).get("$ref", "").endswith(
-                "/Problem"
-            ):
-                content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+            problem_media = [m for m in content.values() if m.get("schema", {}).get("$ref", "").endswith("/Problem")]
+            if problem_media:
+                response["content"] = {PROBLEM_CONTENT_TYPE: problem_media[0]}
         return operation
+
+    def get_filter_backends(self) -> list:
+        # DRF filters only where a view calls filter_queryset: ListModelMixin.list does; an extra
+        # action of the viewset (GET /tickets/{id}/comments/) does not, unless it sets its own
+        # filter_backends (an @action keyword, which lands on the view instance).
+        action = getattr(self.view, "action", None)
+        if action not in (None, "list") and "filter_backends" not in vars(self.view):
+            return []
+        return super().get_filter_backends()
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(force_instance(serializer), StrictSerializer):
+            schema["additionalProperties"] = False  # StrictSerializer answers 400 for a field it does not take
+        return schema
 
     def _problem_response(self, status: int) -> dict:
         component = self.resolve_serializer(ProblemSerializer, "response")
-        example = problem(status).examples[0]
+        described = problem(status, **DATABASE_UNAVAILABLE) if status == 503 else problem(status)
+        example, description = described.examples[0], described.description
         return {
-            "description": _ERRORS[status][1],
+            "description": description,
             "content": {
                 PROBLEM_CONTENT_TYPE: {
                     "schema": component.ref,

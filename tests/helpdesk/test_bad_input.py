@@ -88,11 +88,30 @@ def test_too_many_query_fields_is_a_400(world, path):
     assert_problem(world["admin"].get(f"{path}?{MANY}"), 400, "too_many_fields")
 
 
-def test_too_many_form_fields_is_a_400_and_writes_nothing(world):
+def test_a_form_post_to_a_json_endpoint_is_a_415_and_writes_nothing(world):
+    """The API takes JSON bodies only (multipart only where a file is uploaded): a form, however
+    many fields it has, is refused by its media type before any field is read."""
     before = snapshot(world)
     form = "application/x-www-form-urlencoded"
-    assert_problem(world["admin"].generic("POST", "/api/v1/tickets/", MANY, content_type=form), 400, "too_many_fields")
-    assert_problem(Client().generic("POST", "/api/v1/auth/login/", MANY, content_type=form), 400, "too_many_fields")
+    for client, path in [(world["admin"], "/api/v1/tickets/"), (Client(), "/api/v1/auth/login/")]:
+        for body in ["title=A&description=B", MANY]:
+            problem = assert_problem(
+                client.generic("POST", path, body, content_type=form), 415, "unsupported_media_type"
+            )
+            assert form in problem["detail"]
+    assert snapshot(world) == before
+
+
+def test_too_many_multipart_fields_on_an_upload_is_a_400_and_stores_nothing(world):
+    before = snapshot(world)
+    body = "".join(f'--xyz\r\nContent-Disposition: form-data; name="f{index}"\r\n\r\n1\r\n' for index in range(1_500))
+    response = world["admin"].generic(
+        "POST",
+        f"/api/v1/tickets/{world['ticket'].pk}/attachments/",
+        (body + "--xyz--\r\n").encode(),
+        content_type="multipart/form-data; boundary=xyz",
+    )
+    assert_problem(response, 400, "too_many_fields")
     assert snapshot(world) == before
 
 
