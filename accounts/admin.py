@@ -6,13 +6,19 @@ and agents, never raising anyone above agent (accounts.policies decides; this on
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts import policies
+from accounts import policies, services
 from accounts.models import Department, RevokedToken, User
+from helpdesk.admin import apply_each
+from helpdesk.errors import DomainError, NotAllowed
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -74,20 +80,79 @@ class UserAdmin(DjangoUserAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        if not policies.can_admin_change_user(request.user, obj):
-            raise PermissionDenied("You may not give this user that role or department.")
-        super().save_model(request, obj, form, change)
+        """Through accounts.services (its rules; the audit log hears what changed)."""
+        try:
+            services.user_admin_save(actor=request.user, user=obj)
+        except NotAllowed as error:
+            raise PermissionDenied(error.detail) from None
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
 
+    def delete_model(self, request, obj):
+        try:
+            services.user_delete(actor=request.user, user=obj)
+        except DomainError as error:
+            self.message_user(request, f"Not deleted: {error.detail}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        apply_each(
+            self,
+            request,
+            queryset,
+            verb="Deleted",
+            noun="user",
+            change=lambda user: services.user_delete(actor=request.user, user=user),
+        )
+
+    @method_decorator(sensitive_post_parameters())
     def user_change_password(self, request, id, form_url=""):
+        """Django's password form saves the user itself: in one transaction with the event that
+        records it (accounts.services.user_password_changed_in_admin)."""
         if not policies.can_manage_users(request.user):
             raise PermissionDenied("Only admins set other users' passwords.")
-        return super().user_change_password(request, id, form_url)
+        if request.method != "POST":
+            return super().user_change_password(request, id, form_url)
+        with transaction.atomic():
+            user = self.get_object(request, unquote(id))
+            response = super().user_change_password(request, id, form_url)
+            if user is not None:
+                changed = User.objects.get(pk=user.pk)
+                services.user_password_changed_in_admin(actor=request.user, user=changed, previous_hash=user.password)
+        return response
 
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ("name", "description")
     search_fields = ("name",)
+
+    def save_model(self, request, obj, form, change):
+        """Through accounts.services (its rules; the audit log hears what changed)."""
+        fields = {name: form.cleaned_data[name] for name in ("name", "description") if name in form.cleaned_data}
+        try:
+            if change:
+                current = Department.objects.get(pk=obj.pk)
+                services.department_update(actor=request.user, department=current, **fields)
+            else:
+                obj.pk = services.department_create(actor=request.user, **fields).pk
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
+
+    def delete_model(self, request, obj):
+        try:
+            services.department_delete(actor=request.user, department=obj)
+        except DomainError as error:
+            self.message_user(request, f"Not deleted: {error.detail}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        apply_each(
+            self,
+            request,
+            queryset,
+            verb="Deleted",
+            noun="department",
+            change=lambda department: services.department_delete(actor=request.user, department=department),
+        )
 
 
 @admin.register(RevokedToken)
@@ -101,3 +166,6 @@ class RevokedTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting a row would un-revoke its token; the purge job forgets expired ones

@@ -21,11 +21,11 @@ from helpdesk.tags import normalise_tags
 MAX_SKILLS = 30
 
 
-def _check_password(password: str, *, user: User) -> None:
+def _check_password(password: str, *, user: User, field: str = "password") -> None:
     try:
         validate_password(password, user=user)
     except ValidationError as error:
-        raise Invalid("The password is too weak.", errors={"password": list(error.messages)}) from None
+        raise Invalid("The password is too weak.", errors={field: list(error.messages)}) from None
 
 
 def _check_email_free(email: str, *, exclude: User | None = None) -> None:
@@ -92,6 +92,7 @@ def user_create(
     department: Department | None = None,
     skills: Iterable[str] = (),
     is_available: bool = True,
+    is_active: bool = True,
 ) -> User:
     if not policies.can_manage_users(actor):
         raise NotAllowed("Only admins create users.")
@@ -106,6 +107,7 @@ def user_create(
         department=department,
         skills=normalise_tags(skills, field="skills", most=MAX_SKILLS),
         is_available=is_available,
+        is_active=is_active,  # an account made ahead of its start date signs in once activated
     )
     _check_password(password, user=user)
     return _save_new(user, password, kind=events.UserCreated, actor=actor)
@@ -174,6 +176,57 @@ def _publish_changes(user: User, *, actor: User, before: dict, password_changed:
         events.publish(_user_event(kind, user, actor=actor, changes={"is_active": active}))
     if changes:
         events.publish(_user_event(events.UserUpdated, user, actor=actor, changes=changes))
+
+
+def user_admin_save(*, actor: User, user: User) -> User:
+    """Save a user as a Django admin form left them (the form checked the fields and hashed a new
+    password), under the same rules and with the same events as user_create and user_update: a
+    lead manages their department's employees and agents (policies.can_admin_change_user), only
+    admins add users, nobody locks themselves out; one event per fact, a password as [redacted]."""
+    stored = None if user._state.adding else User.objects.filter(pk=user.pk).first()
+    if stored is None and not policies.can_manage_users(actor):
+        raise NotAllowed("Only admins create users.")
+    if not policies.can_admin_change_user(actor, user) or (
+        stored is not None and not policies.can_admin_change_user(actor, stored)
+    ):
+        raise NotAllowed("You may not give this user that role or department.")
+    if stored is not None and user.pk == actor.pk and (not user.is_active or user.role < stored.role):
+        raise Invalid("You cannot deactivate or demote yourself; ask another admin.", code="self_lockout")
+    _check_role_department(user.role, user.department)
+    with transaction.atomic():
+        user.save()
+        if stored is None:
+            events.publish(_user_event(events.UserCreated, user, actor=actor))
+        else:
+            _publish_changes(
+                user, actor=actor, before=_facts(stored), password_changed=user.password != stored.password
+            )
+    return user
+
+
+def user_password_changed_in_admin(*, actor: User, user: User, previous_hash: str) -> None:
+    """Django admin's password form saved `user` itself (in the caller's transaction): record it
+    (as [redacted]) when the password did change."""
+    if not policies.can_manage_users(actor):
+        raise NotAllowed("Only admins set other users' passwords.")
+    if user.password != previous_hash:
+        events.publish(
+            _user_event(events.UserUpdated, user, actor=actor, changes={"password": [events.REDACTED, events.REDACTED]})
+        )
+
+
+def user_delete(*, actor: User, user: User) -> None:
+    """Admins only, never themselves (deactivation keeps the account; prefer it). The audit log
+    keeps what the user did: its entries are never rewritten. Fails (ProtectedError) while the
+    user still requests, works on or wrote something."""
+    if not policies.can_manage_users(actor):
+        raise NotAllowed("Only admins delete users.")
+    if user.pk == actor.pk:
+        raise Invalid("You cannot delete yourself; ask another admin.", code="self_lockout")
+    event = _user_event(events.UserDeleted, user, actor=actor, changes={"is_active": [user.is_active, False]})
+    with transaction.atomic():
+        user.delete()
+        events.publish(event)
 
 
 def user_deactivate(*, actor: User, user: User) -> User:
@@ -288,3 +341,54 @@ def logout(*, refresh: str) -> None:
     user = User.objects.filter(pk=tokens.revoke(refresh)).first()
     if user is not None:
         events.publish(_user_event(events.UserLoggedOut, user, actor=user))
+
+
+# --- Account recovery and password change (docs/decisions/0018) ----------------------------------
+# Setting a password ends every refresh token issued before it (accounts.tokens: the tokens carry a
+# fingerprint of the password), so neither function below keeps a list of sessions to revoke.
+
+
+class WrongPassword(Invalid):
+    code = "wrong_password"
+
+
+class BadResetLink(Invalid):
+    code = "invalid_reset_token"
+
+
+def password_reset_request(*, email: str) -> None:
+    """Someone asked for a reset link for `email`. The same work whether or not an active account
+    uses it (one event, recorded and delivered alike): the caller answers the same either way. The
+    email itself is made and queued by the event's consumer (notifications.account_mail), for an
+    active account only, and sent by the email job: no request waits for the mail provider."""
+    email = normalize_email(email)
+    account = User.objects.filter(email=email).values_list("pk", flat=True).first()
+    with transaction.atomic():
+        events.publish(events.PasswordResetRequested(target_id=account or "", email=email[:254]))
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password with a reset link. The link then stops working (its token is an HMAC of
+    the password hash), and so do the user's refresh tokens."""
+    user = tokens.user_for_reset_token(uid, token)
+    if user is None:
+        raise BadResetLink("This reset link is not valid or has expired; ask for a new one.")
+    _check_password(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        events.publish(_user_event(events.PasswordResetCompleted, user, actor=user))
+    return user
+
+
+def password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """Signed-in users change their own password; the old one is required. Every refresh token
+    issued before ends; the caller hands this session a new pair."""
+    if not user.check_password(old_password):
+        raise WrongPassword("The current password is wrong.", errors={"old_password": ["The password is wrong."]})
+    _check_password(new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        events.publish(_user_event(events.PasswordChanged, user, actor=user))
+    return user

@@ -88,6 +88,9 @@ class SuggestionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the AI's log (and the reviews on it) is history: nothing edits it by hand
+
     @admin.display(description="Confidence", ordering="confidence")
     def rounded_confidence(self, suggestion: Suggestion) -> str:
         return "—" if suggestion.confidence is None else f"{suggestion.confidence:.2f}"

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -42,6 +43,7 @@ from ai_assist.agent_tools import (
 from ai_assist.ml.answer import Answer, Answerer, ScoredUnit, Source, terms_of, units_of
 from ai_assist.ml.compose import Passage
 from ai_assist.models import ChatMessage, Conversation, Suggestion
+from helpdesk import events
 from helpdesk.errors import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,16 @@ def conversation_for(*, user: User, conversation_id: str) -> Conversation:
     conversation = Conversation.objects.filter(pk=conversation_id, user=user).first()
     if conversation is None:
         raise NotFound("No such conversation.")
+    return conversation
+
+
+def conversation_start(*, user: User, title: str) -> Conversation:
+    """A new conversation of `user`, titled by its first question. Audited as
+    `conversation.started` (who, when; not the question, which is the asker's own); the turns
+    themselves are the conversation's content, not events (docs/events.md)."""
+    with transaction.atomic():
+        conversation = Conversation.objects.create(user=user, title=title[:200])
+        events.publish(events.ConversationStarted(target_id=conversation.pk, actor_id=user.pk))
     return conversation
 
 
@@ -171,7 +183,7 @@ def _prepare(*, user: User, message: str, conversation_id: str | None) -> _Turn:
         conversation = conversation_for(user=user, conversation_id=conversation_id)
         previous = _previous_question(conversation)
     else:
-        conversation = Conversation.objects.create(user=user, title=message[:200])
+        conversation = conversation_start(user=user, title=message)
         previous = None
     question = condense(message, previous)
     vector = embeddings.embed_one(question)
@@ -381,9 +393,19 @@ def open_ticket(*, user: User, conversation_id: str, title: str = "", descriptio
         description=(description or offer["description"]).strip(),
     )
     # Conditional: two clicks at once link one ticket (the other stays, an ordinary ticket).
-    Conversation.objects.filter(pk=conversation.pk, ticket__isnull=True).update(
-        ticket=ticket, updated_at=F("updated_at")
-    )
+    with transaction.atomic():
+        linked = Conversation.objects.filter(pk=conversation.pk, ticket__isnull=True).update(
+            ticket=ticket, updated_at=F("updated_at")
+        )
+        if linked:
+            events.publish(
+                events.ConversationTicketOpened(
+                    target_id=conversation.pk,
+                    actor_id=user.pk,
+                    ticket_id=ticket.pk,
+                    changes={"ticket": [None, ticket.pk]},
+                )
+            )
     return ticket
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from ai_assist import policies
 from ai_assist.ml.textdiff import word_edit_distance
 from ai_assist.models import Conversation, Suggestion, SuggestionFeedback
+from helpdesk import events, metrics
 from helpdesk.errors import Invalid, NotAllowed
 
 if TYPE_CHECKING:
@@ -24,6 +25,12 @@ INPUT_TEXT_CHARS = 2_000  # what the log keeps of a long text that was asked abo
 def clipped(text: str) -> str:
     """A long input as the log keeps it."""
     return text[:INPUT_TEXT_CHARS]
+
+
+# What a person had the AI write for a ticket or the knowledge base: audited (suggestion.created).
+AUDITED_KINDS = frozenset(
+    {Suggestion.Kind.DRAFT, Suggestion.Kind.SUMMARY, Suggestion.Kind.ARTICLE, Suggestion.Kind.GAP}
+)
 
 
 def suggestion_record(
@@ -46,23 +53,52 @@ def suggestion_record(
     """Log one AI output: who asked (None: the system), about which ticket (None: a preview),
     what went in and came out, which model answered, how long it took and, when it failed, why.
     For routing, also the department proposed with its confidence and whether it abstained; for
-    answers, how it was produced (`path`: llm, extractive, fallback) and what was retrieved."""
-    return Suggestion.objects.create(
-        kind=kind,
-        actor=actor,
-        ticket=ticket,
-        department=department,
-        confidence=confidence,
-        abstained=abstained,
-        inputs=inputs,
-        output=output or {},
-        model=model[:120],  # the fields' lengths
-        path=path[:16],
-        sources=sources or [],
-        conversation=conversation,
-        latency_ms=round(latency_ms, 2),
-        error=error[:500],
-    )
+    answers, how it was produced (`path`: llm, extractive, fallback) and what was retrieved.
+
+    What a person had the AI write for a ticket or the knowledge base (AUDITED_KINDS) is also an
+    event, for the audit log; routing is audited as the ticket's `ticket.routed`, previews and
+    searches change nothing, and chat answers belong to the asker's conversation (docs/events.md)."""
+    # /metrics: latency by kind and path, and the answers that fell back (helpdesk.metrics).
+    metrics.AI_LATENCY.labels(str(kind), path or "none").observe(max(latency_ms, 0.0) / 1000)
+    if path == "fallback":  # ai_assist.agent_tools.FALLBACK (that module imports this one)
+        metrics.AI_FALLBACKS.labels(str(kind)).inc()
+    with transaction.atomic():
+        suggestion = Suggestion.objects.create(
+            kind=kind,
+            actor=actor,
+            ticket=ticket,
+            department=department,
+            confidence=confidence,
+            abstained=abstained,
+            inputs=inputs,
+            output=output or {},
+            model=model[:120],  # the fields' lengths
+            path=path[:16],
+            sources=sources or [],
+            conversation=conversation,
+            latency_ms=round(latency_ms, 2),
+            error=error[:500],
+        )
+        if kind in AUDITED_KINDS and actor is not None:
+            events.publish(
+                events.SuggestionCreated(
+                    actor_id=actor.pk, path=suggestion.path, model=suggestion.model, **_suggestion_facts(suggestion)
+                )
+            )
+    return suggestion
+
+
+def _suggestion_facts(suggestion: Suggestion) -> dict[str, Any]:
+    """What every suggestion event says about the suggestion (events.SuggestionEvent)."""
+    ticket = suggestion.ticket
+    article_id = (suggestion.output or {}).get("article")
+    return {
+        "target_id": suggestion.pk,
+        "kind": str(suggestion.kind),
+        "ticket_id": ticket.pk if ticket is not None else None,
+        "department_id": ticket.department_id if ticket is not None else None,
+        "article_id": str(article_id) if article_id else None,
+    }
 
 
 # --- Reviews of suggestions -------------------------------------------------------------------
@@ -132,10 +168,46 @@ def feedback_record(
     # racing reviews by one person leave one row (the later update wins).
     try:
         with transaction.atomic():
-            return SuggestionFeedback.objects.create(suggestion=suggestion, user=actor, **values), True
+            review = SuggestionFeedback.objects.create(suggestion=suggestion, user=actor, **values)
+            _publish_review(suggestion, actor_id=actor.pk, before=NO_REVIEW, review=review)
+            return review, True
     except IntegrityError:
-        SuggestionFeedback.objects.filter(suggestion=suggestion, user=actor).update(**values)
-        return SuggestionFeedback.objects.get(suggestion=suggestion, user=actor), False
+        pass
+    with transaction.atomic():
+        mine = SuggestionFeedback.objects.filter(suggestion=suggestion, user=actor)
+        before = _review_facts(mine)
+        mine.update(**values)
+        review = mine.get()
+        _publish_review(suggestion, actor_id=actor.pk, before=before, review=review)
+    return review, False
+
+
+REVIEW_FACTS = ("verdict", "edit_distance", "corrected_department_id")
+NO_REVIEW = (None, None, None)
+
+
+def _review_facts(reviews) -> tuple:
+    """The REVIEW_FACTS of the one review in `reviews` (a queryset), or NO_REVIEW."""
+    return reviews.values_list(*REVIEW_FACTS).first() or NO_REVIEW
+
+
+def _publish_review(suggestion: Suggestion, *, actor_id: str, before: tuple, review: SuggestionFeedback | None) -> None:
+    """suggestion.reviewed, with what changed of the review's REVIEW_FACTS (None after: withdrawn)."""
+    after = tuple(getattr(review, name) for name in REVIEW_FACTS) if review is not None else NO_REVIEW
+    changes = {
+        name.removesuffix("_id"): [old, new]
+        for name, old, new in zip(REVIEW_FACTS, before, after, strict=True)
+        if old != new
+    }
+    events.publish(
+        events.SuggestionReviewed(
+            actor_id=actor_id,
+            verdict=after[0],
+            edit_distance=after[1],
+            changes=changes,
+            **_suggestion_facts(suggestion),
+        )
+    )
 
 
 def routing_correction_record(
@@ -159,9 +231,12 @@ def routing_correction_record(
     if from_department_id != routed.department_id and not corrections.exists():
         return None  # it had left the AI's department without a correction (e.g. a person routed it before)
     if to_department_id == routed.department_id:
-        corrections.delete()
+        with transaction.atomic():
+            withdrawn = list(corrections.values_list(*REVIEW_FACTS))
+            if withdrawn:
+                corrections.delete()
+                _publish_review(routed, actor_id=actor_id, before=withdrawn[0], review=None)
         return None
-    corrections.update(corrected_department_id=to_department_id)
     values = {
         "verdict": SuggestionFeedback.Verdict.CORRECTED,
         "corrected_department_id": to_department_id,
@@ -169,9 +244,15 @@ def routing_correction_record(
         "edit_distance": None,
         "created_at": timezone.now(),
     }
-    try:
-        with transaction.atomic():
-            return SuggestionFeedback.objects.create(suggestion=routed, user_id=actor_id, **values)
-    except IntegrityError:
-        SuggestionFeedback.objects.filter(suggestion=routed, user_id=actor_id).update(**values)
-        return SuggestionFeedback.objects.get(suggestion=routed, user_id=actor_id)
+    mine = SuggestionFeedback.objects.filter(suggestion=routed, user_id=actor_id)
+    with transaction.atomic():
+        before = _review_facts(mine)
+        corrections.update(corrected_department_id=to_department_id)
+        try:
+            with transaction.atomic():
+                review = SuggestionFeedback.objects.create(suggestion=routed, user_id=actor_id, **values)
+        except IntegrityError:
+            mine.update(**values)
+            review = mine.get()
+        _publish_review(routed, actor_id=actor_id, before=before, review=review)
+    return review

@@ -22,6 +22,10 @@ def _scope(event: events.Event) -> tuple[str, str]:
         now = event.department_id or TRIAGE
         before = event.previous_department_id or TRIAGE
         return now, before if before != now else ""
+    if isinstance(event, events.SuggestionEvent):  # the AI's work on a ticket or for the knowledge base
+        if event.ticket_id:
+            return event.department_id or TRIAGE, ""
+        return (KNOWLEDGE_BASE, "") if event.article_id else ("", "")  # chat answers, previews: admins only
     if isinstance(event, events.ArticleEvent | events.CategoryEvent):
         return KNOWLEDGE_BASE, ""
     return "", ""

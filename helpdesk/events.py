@@ -362,6 +362,31 @@ class LoginFailed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PasswordResetRequested(Event):
+    """Someone asked for a password-reset email. The target is the account when the email names one,
+    else empty; the email asked for is kept. Never the reset token: the email is made from the
+    account when it is queued (notifications.account_mail)."""
+
+    name = "user.password_reset_requested"
+    target_type: ClassVar[str] = "user"
+    email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PasswordResetCompleted(UserEvent):
+    """A password set with a reset link: the user's refresh tokens stop working."""
+
+    name = "user.password_reset"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PasswordChanged(UserEvent):
+    """Signed-in users changed their own password (the old one given): other sessions end."""
+
+    name = "user.password_changed"
+
+
+@dataclass(frozen=True, kw_only=True)
 class DepartmentEvent(Event):
     target_type: ClassVar[str] = "department"
 
@@ -381,3 +406,131 @@ class DepartmentUpdated(DepartmentEvent):
 @dataclass(frozen=True, kw_only=True)
 class DepartmentDeleted(DepartmentEvent):
     name = "department.deleted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserDeleted(UserDeactivated):
+    """An admin deleted the account (Django admin). A kind of deactivation: whoever hears those
+    (the feed closes the user's sockets) hears this too; the audit log keeps the entries it made."""
+
+    name = "user.deleted"
+
+
+# --- Service levels ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaPolicyEvent(Event):
+    """The targets of one priority, as the write leaves them (before it, for a deletion)."""
+
+    target_type: ClassVar[str] = "sla_policy"
+
+    priority: str
+    first_response_minutes: int
+    resolution_minutes: int
+    warning_minutes: int
+    pause_when_pending: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaPolicyCreated(SlaPolicyEvent):
+    name = "sla_policy.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaPolicyUpdated(SlaPolicyEvent):
+    name = "sla_policy.updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaPolicyDeleted(SlaPolicyEvent):
+    name = "sla_policy.deleted"
+
+
+# --- AI assistant --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuggestionEvent(Event):
+    """About one AI suggestion: its kind, the ticket it was made for (with that ticket's department
+    then, None in triage) or the article it drafted. Never its text: drafts and answers quote
+    tickets; the suggestion log (ai_assist) keeps them for those who may read them."""
+
+    target_type: ClassVar[str] = "suggestion"
+
+    kind: str
+    ticket_id: str | None
+    department_id: str | None
+    article_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuggestionCreated(SuggestionEvent):
+    """A person had the AI write something for a ticket or the knowledge base: a draft reply, a
+    summary, an article (from a ticket or a knowledge gap)."""
+
+    name = "suggestion.created"
+    path: str
+    model: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuggestionReviewed(SuggestionEvent):
+    """A person's verdict on a suggestion (accepted, edited, rejected; a second one replaces the
+    first), or a routing correction (`corrected`: a person moved a routed ticket; None: moved back,
+    the correction withdrawn). The final text and comment stay on the review, not in the event."""
+
+    name = "suggestion.reviewed"
+    verdict: str | None
+    edit_distance: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationEvent(Event):
+    """A chatbot conversation (its questions are the asker's own and stay out of the event)."""
+
+    target_type: ClassVar[str] = "conversation"
+
+    ticket_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationStarted(ConversationEvent):
+    name = "conversation.started"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationTicketOpened(ConversationEvent):
+    """The asker opened the ticket the chatbot offered (ticket.created records the ticket)."""
+
+    name = "conversation.ticket_opened"
+
+
+# --- Notifications -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationRead(Event):
+    """Its owner (the actor) marked one notification read."""
+
+    name = "notification.read"
+    target_type: ClassVar[str] = "notification"
+    kind: str
+    ticket_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationsReadAll(Event):
+    """A user (the target, and the actor) marked all their notifications read."""
+
+    name = "notification.read_all"
+    target_type: ClassVar[str] = "user"
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailPreferencesUpdated(Event):
+    """A user (the target) switched kinds of email on or off; `changes` says which."""
+
+    name = "email_preferences.updated"
+    target_type: ClassVar[str] = "user"

@@ -1,5 +1,6 @@
 """Notifications in Django admin (admins only): the email queue, to see what waits or failed and
-send it again now; in-app notifications and preferences, read-only."""
+send it again now (or drop a message that can never go); in-app notifications and preferences,
+read-only (their owners change them through the API, and the audit log hears it)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the user's own; only the services change them (and the audit log hears it)
+
 
 @admin.register(EmailPreferences)
 class EmailPreferencesAdmin(admin.ModelAdmin):
@@ -56,3 +60,6 @@ class EmailPreferencesAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the user's own; only the services change them (and the audit log hears it)

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from helpdesk import events
 from helpdesk.errors import Invalid
 from notifications.models import EmailPreferences, Kind, Notification
 
@@ -17,14 +18,32 @@ def notification_read(*, user: User, notification: Notification) -> Notification
     if notification.user_id != user.pk:
         raise Invalid("Not your notification.")
     now = timezone.now()
-    Notification.objects.filter(pk=notification.pk, read=False).update(read=True, read_at=now)
+    with transaction.atomic():
+        if Notification.objects.filter(pk=notification.pk, read=False).update(read=True, read_at=now):
+            events.publish(
+                events.NotificationRead(
+                    target_id=notification.pk,
+                    actor_id=user.pk,
+                    kind=notification.kind,
+                    ticket_id=notification.ticket_id or None,
+                    changes={"read": [False, True]},
+                )
+            )
     notification.refresh_from_db()
     return notification
 
 
 def notifications_read_all(*, user: User) -> int:
     """Mark every unread notification of the user read; how many were."""
-    return Notification.objects.filter(user=user, read=False).update(read=True, read_at=timezone.now())
+    with transaction.atomic():
+        count = Notification.objects.filter(user=user, read=False).update(read=True, read_at=timezone.now())
+        if count:
+            events.publish(
+                events.NotificationsReadAll(
+                    target_id=user.pk, actor_id=user.pk, count=count, changes={"unread": [count, 0]}
+                )
+            )
+    return count
 
 
 def email_preferences_update(*, user: User, **changes: bool) -> EmailPreferences:
@@ -37,9 +56,15 @@ def email_preferences_update(*, user: User, **changes: bool) -> EmailPreferences
             preferences, _ = EmailPreferences.objects.get_or_create(user=user)
     except IntegrityError:  # a concurrent first change made the row
         preferences = EmailPreferences.objects.get(user=user)
-    if changes:  # only the fields sent: two changes at once to different kinds both stay
-        EmailPreferences.objects.filter(pk=preferences.pk).update(
-            **{name: bool(value) for name, value in changes.items()}, updated_at=timezone.now()
-        )
+    wanted = {name: bool(value) for name, value in changes.items()}
+    changed = {
+        name: [getattr(preferences, name), value]
+        for name, value in wanted.items()
+        if getattr(preferences, name) != value
+    }
+    if changed:  # only the fields sent: two changes at once to different kinds both stay
+        with transaction.atomic():
+            EmailPreferences.objects.filter(pk=preferences.pk).update(**wanted, updated_at=timezone.now())
+            events.publish(events.EmailPreferencesUpdated(target_id=user.pk, actor_id=user.pk, changes=changed))
         preferences.refresh_from_db()
     return preferences

@@ -6,14 +6,15 @@ NotificationsConfig.ready():
   Not atomic (a channel-layer send): a repeat is dropped by the sockets and the clients by id.
 - `notifications.inbox` (atomic): the in-app notifications of an event, pushed on the feed.
 - `notifications.email` (atomic): the event's emails, queued (sent by the job `notifications.send_emails`).
+- `notifications.account_email` (atomic): the password-reset email, queued the same way.
 
 docs/events.md lists which event each one hears.
 """
 
 from __future__ import annotations
 
-from helpdesk import dispatch
-from notifications import feed, inbox, mail, recipients
+from helpdesk import dispatch, events
+from notifications import account_mail, feed, inbox, mail, recipients
 
 
 def connect() -> None:
@@ -21,3 +22,6 @@ def connect() -> None:
     dispatch.register("notifications.feed", feed.push, events=[*feed.TICKET_EVENTS, *feed.ACCOUNT_EVENTS], first=True)
     dispatch.register("notifications.inbox", inbox.record, events=recipients.EVENTS, atomic=True)
     dispatch.register("notifications.email", mail.queue, events=recipients.EVENTS, atomic=True)
+    dispatch.register(
+        "notifications.account_email", account_mail.queue, events=[events.PasswordResetRequested], atomic=True
+    )

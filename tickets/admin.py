@@ -491,9 +491,27 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         return policies.can_edit_sla(request.user)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        sla.forget_policies()
+        """Through tickets.services (the audit log hears it; every process reads the new targets)."""
+        fields = {name: form.cleaned_data[name] for name in services.SLA_POLICY_FIELDS if name in form.cleaned_data}
+        try:
+            if change:
+                current = SlaPolicy.objects.get(pk=obj.pk)
+                changed = {name: value for name, value in fields.items() if name in form.changed_data}
+                services.sla_policy_update(actor=request.user, policy=current, **changed)
+            else:
+                obj.pk = services.sla_policy_create(actor=request.user, **fields).pk
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        sla.forget_policies()
+        services.sla_policy_delete(actor=request.user, policy=obj)
+
+    def delete_queryset(self, request, queryset):
+        apply_each(
+            self,
+            request,
+            queryset,
+            verb="Deleted",
+            noun="SLA policy",
+            change=lambda policy: services.sla_policy_delete(actor=request.user, policy=policy),
+        )

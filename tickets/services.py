@@ -13,17 +13,18 @@ from functools import partial
 
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.policies import is_active_agent_of
-from helpdesk import events, files, outbox
+from helpdesk import events, files, metrics, outbox
 from helpdesk.db import new_object_id
 from helpdesk.errors import Conflict, Invalid, NotAllowed
 from helpdesk.tags import normalise_tags
 from tickets import policies, schemas, selectors, sla
-from tickets.models import ACTIVE_STATUSES, Priority, Status, Ticket
+from tickets.models import ACTIVE_STATUSES, Priority, SlaPolicy, Status, Ticket
 
 MAX_ATTACHMENTS = 20
 APPEND_ATTEMPTS = 200
@@ -388,6 +389,7 @@ def tickets_escalate_due(
             escalated.append(ticket_escalate(actor=None, ticket=ticket, reason=reason))
         except Conflict:
             continue  # changed meanwhile: the next run looks at it again
+        metrics.SLA_ESCALATIONS.labels("breached" if sla.is_breach(reason) else "warning").inc()
     return escalated
 
 
@@ -464,3 +466,80 @@ def ticket_import(
     outbox.insert(ticket, event=_event(events.TicketImported, ticket, actor=None))
     tickets_changed()
     return ticket, True
+
+
+# --- SLA policies (Django admin) ------------------------------------------------------------------
+
+SLA_POLICY_FIELDS = (
+    "priority",
+    "first_response_minutes",
+    "resolution_minutes",
+    "warning_minutes",
+    "pause_when_pending",
+)
+
+
+def _sla_event(kind: type[events.SlaPolicyEvent], policy: SlaPolicy, *, actor: User, changes: dict | None = None):
+    return kind(
+        target_id=policy.pk,
+        actor_id=actor.pk,
+        changes=changes or {},
+        **{name: getattr(policy, name) for name in SLA_POLICY_FIELDS},
+    )
+
+
+def _check_may_edit_sla(actor: User) -> None:
+    if not policies.can_edit_sla(actor):
+        raise NotAllowed("Only admins change SLA policies.")
+
+
+def _sla_saved(policy: SlaPolicy, event: events.SlaPolicyEvent) -> SlaPolicy:
+    try:
+        with transaction.atomic():
+            policy.save()
+            events.publish(event)
+    except IntegrityError:
+        raise Invalid(
+            "That priority has a policy already.", errors={"priority": ["A policy for this priority exists."]}
+        ) from None
+    _forget_sla_policies()
+    return policy
+
+
+def sla_policy_create(*, actor: User, **fields) -> SlaPolicy:
+    """The targets of a priority that has none (new tickets of it get due times from now on)."""
+    _check_may_edit_sla(actor)
+    policy = SlaPolicy(**{name: fields[name] for name in SLA_POLICY_FIELDS if name in fields})
+    return _sla_saved(policy, _sla_event(events.SlaPolicyCreated, policy, actor=actor))
+
+
+def sla_policy_update(*, actor: User, policy: SlaPolicy, **changes) -> SlaPolicy:
+    _check_may_edit_sla(actor)
+    unknown = set(changes) - set(SLA_POLICY_FIELDS)
+    if unknown:
+        raise Invalid(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    changed = {
+        name: [getattr(policy, name), value] for name, value in changes.items() if getattr(policy, name) != value
+    }
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    if not changed:
+        return policy
+    return _sla_saved(policy, _sla_event(events.SlaPolicyUpdated, policy, actor=actor, changes=changed))
+
+
+def sla_policy_delete(*, actor: User, policy: SlaPolicy) -> None:
+    """Tickets of that priority get no due times from now on (those they have stay)."""
+    _check_may_edit_sla(actor)
+    event = _sla_event(events.SlaPolicyDeleted, policy, actor=actor)
+    with transaction.atomic():
+        policy.delete()
+        events.publish(event)
+    _forget_sla_policies()
+
+
+def _forget_sla_policies() -> None:
+    """Now (this connection reads the new targets) and after the commit (another process may
+    have cached the old ones meanwhile): every process reads the new targets."""
+    sla.forget_policies()
+    transaction.on_commit(sla.forget_policies)

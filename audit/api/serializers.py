@@ -8,7 +8,13 @@ from helpdesk.api.serializers import PersonOut
 
 
 class TargetOut(serializers.Serializer):
-    type = serializers.CharField(source="object_type", help_text="ticket, article, category, user or department.")
+    type = serializers.CharField(
+        source="object_type",
+        help_text=(
+            "ticket, article, category, user, department, sla_policy, suggestion (the AI's), conversation "
+            "(the chatbot's) or notification."
+        ),
+    )
     id = serializers.CharField(source="object_id")
 
 

@@ -40,7 +40,8 @@ class AuditFilter(filters.FilterSet):
         summary="The audit log",
         description=(
             "Newest first. Leads see their department's tickets (and moves out of it), triage and the "
-            "knowledge base; admins everything, sign-ins and account changes included."
+            "knowledge base, with the AI's work on them (drafts, summaries, reviews, routing corrections); "
+            "admins everything, sign-ins, account, SLA, chatbot and notification changes included."
         ),
         responses={200: AuditEntryOut(many=True), **errors(401, 403)},
         examples=[examples.AUDIT_ENTRY_OUT],

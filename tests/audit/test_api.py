@@ -7,10 +7,14 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as accounts
+from ai_assist import services as ai
+from ai_assist.models import Suggestion
 from knowledge import services as knowledge
-from tests.factories import AuditEntryFactory
+from notifications import services as notifications
+from tests.factories import AuditEntryFactory, SuggestionFactory, TicketFactory
 from tests.helpers import assert_problem, delivered, matrix
 from tickets import services
+from tickets.models import SlaPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +107,51 @@ def test_the_list_costs_the_same_few_queries_at_any_size(client_for, people, dja
     with django_assert_max_num_queries(3):  # the caller, the count, the page (actors joined)
         body = client.get(URL, {"page_size": 50}).json()
     assert body["count"] == 30 and len(body["results"]) == 30
+
+
+@pytest.fixture
+def more_trail(people, department, other_department):
+    """Entries of the AI, SLA policies and notifications: a draft on our department's ticket, a summary
+    on the other's, an article outlined for a knowledge gap, a review of a chat answer, an SLA edit and
+    an employee's email preferences."""
+    ours = TicketFactory(department=department, requester=people["employee"])
+    theirs = TicketFactory(department=other_department, requester=people["employee"])
+    answer = SuggestionFactory(kind=Suggestion.Kind.CHAT, actor=people["employee"], ticket=None)
+    with delivered():
+        draft = ai.suggestion_record(kind=Suggestion.Kind.DRAFT, actor=people["agent"], ticket=ours, inputs={})
+        summary = ai.suggestion_record(
+            kind=Suggestion.Kind.SUMMARY, actor=people["agent_other"], ticket=theirs, inputs={}
+        )
+        gap = ai.suggestion_record(
+            kind=Suggestion.Kind.GAP, actor=people["lead"], inputs={}, output={"article": "a" * 24}
+        )
+        ai.feedback_record(actor=people["employee"], suggestion=answer, verdict="accepted")
+        policy = services.sla_policy_update(
+            actor=people["admin"], policy=SlaPolicy.objects.get(priority="low"), resolution_minutes=99
+        )
+        notifications.email_preferences_update(user=people["employee"], reply=False)
+    return {
+        "draft": draft.pk,
+        "summary": summary.pk,
+        "gap": gap.pk,
+        "chat": answer.pk,
+        "sla": policy.pk,
+        "preferences": people["employee"].pk,
+    }
+
+
+@pytest.mark.parametrize(
+    "who,seen",
+    [
+        ("lead", {"draft", "gap"}),  # their department's ticket and the knowledge base
+        ("admin", {"draft", "summary", "gap", "chat", "sla", "preferences"}),
+    ],
+)
+def test_who_reads_the_ai_sla_and_notification_entries(client_for, more_trail, who, seen):
+    targets = {target for _, target in listed(client_for(who).get(URL, {"page_size": 100}))}
+    assert {kind for kind, target in more_trail.items() if target in targets} == seen
+
+
+@pytest.mark.parametrize("who", ["employee", "agent_other", "agent"])
+def test_nobody_else_reads_them(client_for, more_trail, who):
+    assert_problem(client_for(who).get(URL, {"target_type": "suggestion"}), 403)

@@ -142,7 +142,17 @@ def test_every_event_is_a_frozen_dataclass_with_a_unique_name_and_a_target_type(
     assert len(events.REGISTRY) >= 30
     for name, kind in events.REGISTRY.items():
         assert kind.name == name and kind.__dataclass_params__.frozen
-        assert kind.target_type in {"ticket", "article", "category", "user", "department"}
+        assert kind.target_type in {
+            "ticket",
+            "article",
+            "category",
+            "user",
+            "department",
+            "sla_policy",
+            "suggestion",
+            "conversation",
+            "notification",
+        }
 
 
 def test_docs_list_every_event():
