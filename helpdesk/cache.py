@@ -24,6 +24,8 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from helpdesk import metrics
+
 logger = logging.getLogger("helpdesk.cache")
 
 # redis-py's own errors, and the socket's (OSError covers ConnectionError and TimeoutError).
@@ -107,6 +109,7 @@ class FailSoftRedisCache(RedisCache):
         try:
             result = getattr(super(), name)(*args, **kwargs)
         except UNAVAILABLE as error:
+            metrics.CACHE_ERRORS.labels(name).inc()
             self._went_down(error)
             return getattr(self._fallback, name)(*args, **kwargs)
         self._came_back()
@@ -117,6 +120,7 @@ class FailSoftRedisCache(RedisCache):
         try:
             self._cache.get_client(None, write=True).ping()  # type: ignore[attr-defined]  # RedisCache's client
         except UNAVAILABLE as error:
+            metrics.CACHE_ERRORS.labels("ping").inc()
             self._went_down(error)
             raise
         self._came_back()

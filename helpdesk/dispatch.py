@@ -35,6 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from helpdesk import metrics
 from helpdesk.db import new_object_id
 from helpdesk.events import Event
 from helpdesk.log import current_client_ip, current_request_id
@@ -230,6 +231,7 @@ def _deliver_one(event_id: str) -> Outcome:
         try:
             _hand_over(each, event)
         except Exception as error:  # the consumer's problem: retried later, the others go on
+            metrics.DISPATCH_FAILURES.labels(each.name).inc()
             errors.append(f"{each.name}: {error.__class__.__name__}: {error}")
             level = logging.ERROR if row.attempts + 1 >= settings.OUTBOX_ALERT_ATTEMPTS else logging.WARNING
             logger.log(

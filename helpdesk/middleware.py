@@ -1,17 +1,23 @@
-"""Request id, NUL characters and body size limit: the first things every request meets."""
+"""Request id, the request's log line and metrics, NUL characters and body size limit: the first
+things every request meets."""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
+import time
 import uuid
 
 from django.conf import settings
 from django.http import HttpResponseNotFound
 from django.utils.deprecation import MiddlewareMixin
 
+from helpdesk import metrics
 from helpdesk.api.errors import problem_response
-from helpdesk.log import current_client_ip, current_request_id
+from helpdesk.log import current_client_ip, current_request, current_request_id, user_id_of
+
+request_logger = logging.getLogger("helpdesk.request")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -25,10 +31,58 @@ class RequestIdMiddleware(MiddlewareMixin):
         request.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         current_request_id.set(request.request_id)
         current_client_ip.set(client_ip(request))
+        # Log lines name the signed-in user (helpdesk.log). Like the id, it stays set after the
+        # response until the next request: Django's own line about the response comes then.
+        current_request.set(request)
 
     def process_response(self, request, response):
         if getattr(request, "request_id", None):
             response["X-Request-ID"] = request.request_id
+        return response
+
+
+# Probes and scrapes come every few seconds: their lines are DEBUG, not the access log's INFO.
+_QUIET_ROUTES = frozenset({"healthz", "readyz", "metrics"})
+# Any other method a client makes up is "other": a label value per made-up method would be unbounded.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class RequestTelemetryMiddleware(MiddlewareMixin):
+    """One log line per request (the access log: method, path without its query string, status,
+    route, latency, user) and the request series of /metrics, labelled by route: the URL pattern's
+    name, never the raw path (ids would make a series per ticket). Comes right after
+    RequestIdMiddleware, so every response, errors included, passes here with its request id."""
+
+    def process_request(self, request):
+        request.started_at = time.perf_counter()
+
+    def process_response(self, request, response):
+        started = getattr(request, "started_at", None)
+        if started is None:
+            return response
+        seconds = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = (match.view_name if match is not None else "") or "unmatched"
+        method = request.method if request.method in _METHODS else "other"
+        metrics.HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+        metrics.HTTP_LATENCY.labels(method, route).observe(seconds)
+        latency_ms = round(seconds * 1000, 2)
+        request_logger.log(
+            logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
+            "%s %s %s %.1f ms",
+            request.method,
+            request.path,
+            response.status_code,
+            latency_ms,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "route": route,
+                "latency_ms": latency_ms,
+                "user_id": user_id_of(request),
+            },
+        )
         return response
 
 

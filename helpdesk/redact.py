@@ -2,7 +2,7 @@
 
 `redact(text)` removes
 - the configured secrets (SECRET_KEY, the database and Redis passwords, AI and mail provider keys,
-  the S3 secret), wherever they appear;
+  the S3 secret, METRICS_TOKEN, SENTRY_DSN), wherever they appear;
 - the password of any URL (`scheme://user:password@host` keeps the user);
 - bearer credentials that travel in query strings: `token=` (the websocket's access token),
   `signature=` (signed download links), and anything shaped like a JWT.
@@ -41,6 +41,8 @@ def configured_secrets() -> tuple[str, ...]:
 
     values: list[str] = [getattr(settings, "SECRET_KEY", ""), getattr(settings, "EMAIL_HOST_PASSWORD", "")]
     values.append(getattr(settings, "AI_LLM_API_KEY", "") or "")
+    values.append(getattr(settings, "METRICS_TOKEN", "") or "")
+    values.append(getattr(settings, "SENTRY_DSN", "") or "")
     for database in getattr(settings, "DATABASES", {}).values():
         values.append(database.get("PASSWORD") or "")
         values.append(_url_password(str(database.get("HOST") or "")))

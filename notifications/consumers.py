@@ -33,6 +33,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 
 from accounts.models import Role, User
+from helpdesk import metrics
 from notifications import feed
 from tickets import policies
 
@@ -63,6 +64,7 @@ def fresh_user(user_id: str) -> User | None:
 
 class FeedConsumer(AsyncWebsocketConsumer):
     user: User | None = None
+    counted = False  # in helpdesk_websocket_connections (helpdesk.metrics) since the handshake
 
     async def connect(self) -> None:
         feed.serving_loop = asyncio.get_running_loop()
@@ -74,6 +76,8 @@ class FeedConsumer(AsyncWebsocketConsumer):
         self.last_replay = -REPLAY_EVERY_SECONDS
         # Accept first: a close code (4401) only reaches a client after the handshake.
         await self.accept()
+        self.counted = True
+        metrics.WEBSOCKET_CONNECTIONS.inc()
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         token = (query.get("token") or [""])[0]
         if token:
@@ -246,6 +250,9 @@ class FeedConsumer(AsyncWebsocketConsumer):
         await self.close(code=feed.CLOSE_UNAUTHENTICATED)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            metrics.WEBSOCKET_CONNECTIONS.dec()
         for timer in self.timers:
             timer.cancel()
         joined, self.joined = self.joined, set()

@@ -8,3 +8,9 @@ class TicketsConfig(AppConfig):
     # Django admin for leads (accounts.policies collects every app's): their department's
     # tickets (tickets.admin narrows to them) and the SLA targets, read-only.
     lead_admin_permissions = frozenset({"tickets.view_ticket", "tickets.change_ticket", "tickets.view_slapolicy"})
+
+    def ready(self) -> None:
+        from helpdesk import metrics
+        from tickets import metrics as ticket_metrics
+
+        metrics.add_source("tickets", ticket_metrics.read)

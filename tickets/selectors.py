@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -25,7 +25,9 @@ def generation() -> int:
 
 def list_count_key(*, user: User, params: dict[str, list[str]]) -> str:
     """The cache key of a list's count: the caller's scope, the filters, and the data generation."""
-    filters = sorted((name, sorted(values)) for name, values in params.items() if name not in ("page", "page_size"))
+    filters = sorted(
+        (name, sorted(values)) for name, values in params.items() if name not in ("page", "page_size", "cursor")
+    )
     digest = hashlib.sha256(repr((policies.visibility_key(user), filters)).encode()).hexdigest()[:32]
     return f"tickets:count:{generation()}:{digest}"
 
@@ -76,3 +78,10 @@ def attachment_for_download(*, ticket_id: str, attachment_id: str) -> dict:
     if ticket is None:
         raise NotFound("No such attachment.")
     return files.attachment_in(ticket.attachments, attachment_id)
+
+
+def counts_by_status() -> dict[str, int]:
+    """Live tickets per status, over all departments: for /metrics (operators), never for a user.
+    One grouped count on the status index."""
+    rows = Ticket.objects.filter(deleted_at__isnull=True).values_list("status").annotate(n=Count("pk"))
+    return dict(rows.order_by())

@@ -18,6 +18,7 @@ from tickets.models import ACTIVE_STATUSES, SlaPolicy, Status, Ticket
 
 _CACHE_KEY = "tickets:sla-policies"
 _CACHE_SECONDS = 60
+_BREACHED = "SLA breached:"  # how an escalation reason for a passed due time starts
 
 
 @dataclass(frozen=True)
@@ -128,10 +129,22 @@ def escalation_reason(ticket: Ticket, *, now: datetime) -> str | None:
             continue
         stamp = due.strftime("%Y-%m-%d %H:%M UTC")
         if due <= now:
-            return f"SLA breached: {label.lower()} was due {stamp}."
+            return f"{_BREACHED} {label.lower()} was due {stamp}."
         if due - targets.warning <= now:
             return f"SLA warning: {label.lower()} due {stamp}, within the {_minutes(targets.warning)} warning window."
     return None
+
+
+def is_breach(reason: str) -> bool:
+    """Whether an escalation_reason says a due time has passed (not only its warning window)."""
+    return reason.startswith(_BREACHED)
+
+
+def breached_count(*, now: datetime | None = None) -> int:
+    """Live tickets whose running clock is past its next due time (next_due_expression): what
+    /metrics reports as helpdesk_tickets_sla_breached."""
+    live = Ticket.objects.filter(deleted_at__isnull=True, status__in=ACTIVE_STATUSES, sla_paused_at__isnull=True)
+    return live.annotate(next_due_at=next_due_expression()).filter(next_due_at__lte=now or timezone.now()).count()
 
 
 def _minutes(delta: timedelta) -> str:

@@ -23,6 +23,7 @@ from rest_framework import exceptions as drf
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from helpdesk import metrics
 from helpdesk.errors import DomainError
 
 logger = logging.getLogger("helpdesk.api")
@@ -197,6 +198,7 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 def database_unavailable_problem(request: HttpRequest | None, exc: BaseException) -> JsonResponse:
     """The database cannot be reached (or dropped the connection): 503, never a 500.
     The log line names the error's class and message (drivers put no password there)."""
+    metrics.DATABASE_ERRORS.inc()
     logger.error(
         "Database unavailable on %s (request_id=%s): %s: %s",
         getattr(request, "path", "?"),

@@ -13,6 +13,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from helpdesk import metrics
 from helpdesk.api.errors import database_unavailable_problem, problem_response, server_error_problem
 
 
@@ -62,6 +63,7 @@ def handler500(request: HttpRequest):
     if isinstance(error, OperationalError | InterfaceError):
         if _is_api(request):
             return database_unavailable_problem(request, error)
+        metrics.DATABASE_ERRORS.inc()
         return HttpResponse(
             "The database cannot be reached right now; try again shortly.",
             status=503,
