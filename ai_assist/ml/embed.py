@@ -1,7 +1,8 @@
 """Sentence embeddings behind a small interface, one model object per process, offline.
 
 `get_embedder(spec)` returns the process's embedder for `spec` (a local model directory, a model
-name already in the Hugging Face cache, or "" for the packaged all-MiniLM-L6-v2). Nothing is ever
+name already in the Hugging Face cache, or "" for the packaged all-MiniLM-L6-v2), on
+sentence-transformers + torch or on onnxruntime (ai_assist/ml/embed_onnx.py). Nothing is ever
 downloaded: models load with `local_files_only`, and HF_HUB_OFFLINE (and TRANSFORMERS_OFFLINE)
 default to 1 so that no library reaches the hub; a value the environment sets is left alone.
 `CachedEmbedder` keeps the vectors of a whole file on disk, keyed by model and content hash, so
@@ -99,16 +100,47 @@ _embedders: dict[str, Embedder] = {}
 _embedders_lock = threading.Lock()
 
 
-def get_embedder(spec: str = "") -> Embedder:
-    """The process's one embedder for `spec` (loaded on first use, about 4-5 s)."""
-    key = spec or PACKAGED_MODEL
+RUNTIMES = ("auto", "onnx", "torch")
+
+
+def resolve_runtime(runtime: str = "auto", onnx_dir: str | Path | None = None) -> str:
+    """ "onnx" or "torch" for a setting of "auto", "onnx" or "torch": auto is onnx when `onnx_dir`
+    holds an export (ai_assist/ml/onnx_export.py), torch otherwise."""
+    from ai_assist.ml.embed_onnx import is_exported
+
+    if runtime not in RUNTIMES:
+        raise ValueError(f"embedding runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
+    if runtime == "auto":
+        return "onnx" if is_exported(onnx_dir) else "torch"
+    return runtime
+
+
+def get_embedder(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path | None = None) -> Embedder:
+    """The process's one embedder for `spec` on `runtime` (loaded on first use: about 4-5 s with
+    torch, under 1 s with onnx). The onnx runtime never imports torch or sentence_transformers."""
+    resolved = resolve_runtime(runtime, onnx_dir)
+    key = f"{resolved}:{spec or PACKAGED_MODEL}"
     embedder = _embedders.get(key)
     if embedder is None:
         with _embedders_lock:
             embedder = _embedders.get(key)
             if embedder is None:
-                embedder = SentenceTransformerEmbedder(spec)
+                embedder = _load(spec, resolved, onnx_dir)
                 _embedders[key] = embedder
+    return embedder
+
+
+def _load(spec: str, runtime: str, onnx_dir: str | Path | None) -> Embedder:
+    if runtime == "torch":
+        return SentenceTransformerEmbedder(spec)
+    from ai_assist.ml.embed_onnx import OnnxEmbedder, OnnxModelMissing
+
+    embedder = OnnxEmbedder(onnx_dir or "")
+    if embedder.name != (spec or PACKAGED_MODEL):
+        raise OnnxModelMissing(
+            f"{onnx_dir} holds an export of {embedder.name}, not of {spec or PACKAGED_MODEL}: "
+            "run `python manage.py export_onnx` again"
+        )
     return embedder
 
 
