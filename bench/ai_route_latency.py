@@ -52,14 +52,15 @@ def stats(samples: list[float]) -> dict:
     }
 
 
-def main() -> None:
+def run(argv: list[str] | None = None) -> dict:
+    """Run the benchmark; print its table and return the structured result (bench/run_all.py calls this)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--csv", default=str(DEFAULT_CSV))
     parser.add_argument("--tickets", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--no-service", action="store_true", help="Skip the service part (database, index).")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     table = read_table(args.csv)
     train = Table(rows=table.rows[: -args.tickets])
@@ -130,8 +131,7 @@ def main() -> None:
         row = result[name]
         ratio = row["p95_ms"] / (result["service_embed"]["p95_ms"] if name.startswith("service") else base)
         print(f"{label:<36}{row['p50_ms']:>9}{row['p95_ms']:>9}{row['mean_ms']:>9}{ratio:>13.2f}")
-    if args.json:
-        print(json.dumps(result, sort_keys=True))
+    return result
 
 
 def service_samples(train: Table, vectors, queries, embedder, *, warmup: int) -> dict[str, list[float]]:
@@ -176,6 +176,12 @@ def service_samples(train: Table, vectors, queries, embedder, *, warmup: int) ->
             call(row, user)
             samples[name].append(time.perf_counter() - started)
     return samples
+
+
+def main() -> None:
+    result = run()
+    if "--json" in sys.argv[1:]:
+        print(json.dumps(result, sort_keys=True))
 
 
 if __name__ == "__main__":

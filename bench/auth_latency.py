@@ -60,12 +60,13 @@ def measure(call, *, warmup: int, count: int) -> tuple[list[float], httpx.Respon
     return samples, response
 
 
-def main() -> None:
+def run(argv: list[str] | None = None) -> dict:
+    """Run the benchmark; print its table and return the structured result (bench/run_all.py calls this)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--logins", type=int, default=40)
     parser.add_argument("--me", type=int, default=400)
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     var_dir = tempfile.mkdtemp(prefix="bench-auth-")
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
@@ -116,8 +117,13 @@ def main() -> None:
     print(f"{'endpoint':28} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for row in rows:
         print(f"{row['endpoint']:28} {row['requests']:>8} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['mean_ms']:>8}")
-    if args.json:
-        print(json.dumps({"server": "uvicorn, 1 process", "database": "sqlite", "results": rows}))
+    return {"server": "uvicorn, 1 process", "database": "sqlite", "results": rows}
+
+
+def main() -> None:
+    result = run()
+    if "--json" in sys.argv[1:]:
+        print(json.dumps(result, sort_keys=True))
 
 
 if __name__ == "__main__":

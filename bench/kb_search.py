@@ -452,6 +452,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_to is not None:
         print(json.dumps(seed(args.seed_to)))
         return 0
+    result = run(argv)
+    if args.json:
+        print(json.dumps(result))
+    return 0 if result["passed"] else 1
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Every database asked for; prints the report and returns the structured result (bench/run_all.py)."""
+    args = parse_args(argv)
     if args.db is None:
         args.db = "both" if postgres_answers(args.postgres) else "sqlite"
         if args.db == "sqlite":
@@ -461,9 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     results = [report(run_database(args, database, secret_key), args) for database in databases]
     passed = all(result["passed"] for result in results)
     print(f"\nVerdict: search p95 <= 2 x detail p95 on {', '.join(databases)}: {'PASS' if passed else 'FAIL'}")
-    if args.json:
-        print(json.dumps({"command": " ".join(["bench/kb_search.py", *(argv or sys.argv[1:])]), "results": results}))
-    return 0 if passed else 1
+    command = " ".join(["bench/kb_search.py", *(argv or sys.argv[1:])])
+    return {"command": command, "results": results, "passed": passed}
 
 
 if __name__ == "__main__":

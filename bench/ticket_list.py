@@ -44,23 +44,28 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_SIZE = 25
 DETAIL_IDS = 200
+ORM_SEED_MAX = 20_000  # on PostgreSQL, larger sizes copy these rows inside the server (_multiply_postgres)
 PG_DATABASE = "bench_tickets"  # one database per size: bench_tickets_1000, ...
 SERVERS = ("gunicorn", "gunicorn-sync", "uvicorn", "daphne")
 # As decision 0009 runs them: WSGI threads live long, so they keep their PostgreSQL connection;
 # under ASGI every request has a thread of its own, so connections stay per request (the default).
 SERVER_ENV = {"gunicorn": {"DATABASE_CONN_MAX_AGE": "60"}, "gunicorn-sync": {"DATABASE_CONN_MAX_AGE": "60"}}
 DEFAULT_SERVER = "gunicorn"  # gthread workers: the production choice, docs/decisions/0009-serving-http.md
-ENDPOINTS = ("list", "deep", "detail", "me")
+ENDPOINTS = ("list", "deep", "cursor", "cursor_deep", "detail", "create", "comment", "me")
 LABELS = {
     "plain": "plain list, page 1",
     "list": "ticket list, page 1",
-    "deep": "ticket list, last page",
+    "deep": "ticket list, deepest page number",
+    "cursor": "ticket list, cursor page 1",
+    "cursor_deep": "ticket list, cursor last page",
     "detail": "ticket detail",
+    "create": "ticket create",
+    "comment": "comment add",
     "me": "auth/me (no list)",
 }
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -194,7 +199,13 @@ def seed(total: int) -> dict:
     rng = random.Random(total)
     now = datetime.now(tz=UTC)
     batch = 1000
-    missing = total - Ticket.objects.count()
+    started = time.perf_counter()
+    timings: dict[str, float | int] = {}
+    orm_total = total
+    if connection.vendor == "postgresql" and total > ORM_SEED_MAX:
+        orm_total = ORM_SEED_MAX  # the rest is copied from these rows by the database (below)
+    missing = orm_total - Ticket.objects.count()
+    timings["bulk_create_rows"] = max(missing, 0)
     with tqdm(total=max(missing, 0), desc=f"tickets to {total:,}", unit="row", file=sys.stderr) as bar:
         while missing > 0:
             count = min(batch, missing)
@@ -206,7 +217,13 @@ def seed(total: int) -> dict:
                 Ticket.objects.bulk_create(rows, batch_size=batch)
             missing -= count
             bar.update(count)
-    missing = total - PlainRow.objects.count()
+    timings["bulk_create_seconds"] = round(time.perf_counter() - started, 1)
+    if orm_total < total:
+        copied = time.perf_counter()
+        timings["server_copy_rows"] = _multiply_postgres(Ticket, total)
+        timings["server_copy_seconds"] = round(time.perf_counter() - copied, 1)
+    plain_started = time.perf_counter()
+    missing = orm_total - PlainRow.objects.count()
     with tqdm(total=max(missing, 0), desc=f"plain rows to {total:,}", unit="row", file=sys.stderr) as bar:
         while missing > 0:
             count = min(batch * 5, missing)
@@ -227,17 +244,122 @@ def seed(total: int) -> dict:
                 PlainRow.objects.bulk_create(rows, batch_size=batch)
             missing -= count
             bar.update(count)
+    if orm_total < total:
+        _multiply_postgres(PlainRow, total)
+    timings["plain_rows_seconds"] = round(time.perf_counter() - plain_started, 1)
     if connection.vendor == "postgresql":
         # What autovacuum does soon after a bulk load in production: statistics and visibility map.
+        vacuumed = time.perf_counter()
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+        timings["vacuum_analyze_seconds"] = round(time.perf_counter() - vacuumed, 1)
+    timings["total_seconds"] = round(time.perf_counter() - started, 1)
     ids = list(Ticket.objects.filter(department=department).values_list("id", flat=True).order_by("?")[:DETAIL_IDS])
+    access = issue_pair(agent)["access"]
+    # The first detail (the one whose queries are counted) has comments: their authors cost a query.
+    commented = Ticket.objects.filter(pk__in=ids, public_comment_count__gt=0).values_list("pk", flat=True).first()
+    if commented:
+        ids = [commented, *(pk for pk in ids if pk != commented)]
+    # A cursor to the list's last page (what following `next` to the end reaches): the row before it.
+    from helpdesk.api.pagination import KeysetPagination
+
+    last_page = -(-total // PAGE_SIZE)
+    before = Ticket.objects.order_by("-created_at", "-id")[(last_page - 1) * PAGE_SIZE - 1]
+    deep_cursor = KeysetPagination().cursor_after(before, order="-")
+    paths = endpoint_paths_for(total, ids, deep_cursor, str(department.pk))
     return {
         "tickets": Ticket.objects.count(),
         "plain_rows": PlainRow.objects.count(),
-        "access": issue_pair(agent)["access"],
+        "access": access,
         "detail_ids": ids,
+        "deep_cursor": deep_cursor,
+        "department_id": str(department.pk),
+        "seed": timings,
+        "queries": queries_per_request(paths, access),
+        "paths": paths,
     }
+
+
+def endpoint_paths_for(size: int, ids: list[str], deep_cursor: str, department_id: str) -> dict[str, list]:
+    """Every endpoint's requests: (method, path, JSON body or None)."""
+    from helpdesk.api.pagination import KeysetPagination
+
+    deepest = min(-(-size // PAGE_SIZE), KeysetPagination.max_offset // PAGE_SIZE)  # page numbers stop there
+    ticket = {"title": "Bench: the printer on floor 3 jams", "description": "Paper jam every morning since Monday."}
+    return {
+        "plain": [("GET", f"/api/bench/plain/?page_size={PAGE_SIZE}", None)],
+        "list": [("GET", f"/api/v1/tickets/?page_size={PAGE_SIZE}", None)],
+        "deep": [("GET", f"/api/v1/tickets/?page_size={PAGE_SIZE}&page={deepest}", None)],
+        "cursor": [("GET", f"/api/v1/tickets/?page_size={PAGE_SIZE}&cursor=", None)],
+        "cursor_deep": [("GET", f"/api/v1/tickets/?page_size={PAGE_SIZE}&cursor={quote(deep_cursor)}", None)],
+        "detail": [("GET", f"/api/v1/tickets/{pk}/", None) for pk in ids],
+        "create": [("POST", "/api/v1/tickets/", {**ticket, "department": department_id})],
+        "comment": [("POST", f"/api/v1/tickets/{pk}/comments/", {"body": "Bench: any news?"}) for pk in ids[:50]],
+        "me": [("GET", "/api/v1/auth/me/", None)],
+    }
+
+
+def queries_per_request(paths: dict[str, list], token: str) -> dict[str, int]:
+    """Database queries of one request per endpoint (the second of two: caches warm, as in a server)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+    counts = {}
+    for name, requests in paths.items():
+        method, path, body = requests[0]
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as captured:
+                if method == "GET":
+                    response = client.get(path)
+                else:
+                    response = client.post(path, data=json.dumps(body), content_type="application/json")
+        counts[name] = len(captured) if response.status_code < 300 else -response.status_code
+    return counts
+
+
+def _multiply_postgres(model, total: int) -> int:
+    """Grow `model`'s table to `total` rows on PostgreSQL by copying the rows bulk_create made,
+    inside the server (INSERT ... SELECT over generate_series: new ids, creation times spread over
+    two years, everything else as in the copied row). Bench-only SQL: about 20x faster than
+    bulk_create for the 1M-row run; the application's queries never see the difference."""
+    from django.db import connection
+    from tqdm import tqdm
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    auto_id = model._meta.pk.get_internal_type() in ("AutoField", "BigAutoField")
+    columns = [field.column for field in model._meta.concrete_fields if not (auto_id and field.primary_key)]
+    chosen = {
+        "id": "substr(md5(t.id || ':' || g::text || ':' || {round}::text), 1, 24)",
+        "created_at": "t.created_at - make_interval(secs => floor(random() * 63072000)::int)",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        have = cursor.fetchone()[0]
+        base = have
+        rounds = 0
+        with tqdm(total=total - have, desc=f"copies to {total:,}", unit="row", file=sys.stderr) as bar:
+            while have < total:
+                rounds += 1
+                copies = max(1, min((total - have) // base, max(1, 100_000 // base)))
+                limit = min(total - have, copies * base)
+                select = ", ".join(
+                    chosen[column].format(round=rounds)
+                    if column in chosen
+                    else f"t.{connection.ops.quote_name(column)}"
+                    for column in columns
+                )
+                names = ", ".join(connection.ops.quote_name(column) for column in columns)
+                pk = connection.ops.quote_name(model._meta.pk.column)
+                cursor.execute(
+                    f"INSERT INTO {table} ({names}) SELECT {select} FROM "
+                    f"(SELECT * FROM {table} ORDER BY {pk} LIMIT {base}) t "
+                    f"CROSS JOIN generate_series(1, {copies}) g LIMIT {limit}"
+                )
+                have += limit
+                bar.update(limit)
+    return total - base
 
 
 # --- Databases and servers --------------------------------------------------------------------
@@ -256,6 +378,13 @@ def postgres_answers(base: str) -> bool:
             return True
     except Exception:
         return False
+
+
+def postgres_has(base: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(postgres_url(base, "postgres"), autocommit=True) as connection:
+        return connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
 def postgres_admin(base: str, *statements: str) -> None:
@@ -327,6 +456,30 @@ class Server:
             except OSError:
                 time.sleep(0.1)
         raise SystemExit("The server did not answer /healthz within 60 s.")
+
+    def pids(self) -> set[int]:
+        parents, _ = processes()
+        mine = {process.pid for process in self.processes}
+        grew = True
+        while grew:
+            more = {pid for pid, parent in parents.items() if parent in mine and pid not in mine}
+            mine |= more
+            grew = bool(more)
+        return mine
+
+    def rss_mb(self) -> dict:
+        """Resident memory of each process serving requests (gunicorn's arbiter left out), in MB."""
+        sizes = []
+        for pid in self.pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+            sizes.append(kib / 1024)
+        if len(sizes) > 1 and len(self.processes) == 1:
+            sizes.remove(min(sizes))  # the master / arbiter process
+        return {"processes": len(sizes), "per_process_mb": round(max(sizes), 1) if sizes else None}
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server's processes and all their descendants."""
@@ -492,7 +645,7 @@ class _Load:
         self.tally.completed += 1
         self.last = max(self.last, finished)
         self.tally.statuses[status] = self.tally.statuses.get(status, 0) + 1
-        if status == 200:
+        if 200 <= status < 300:
             self.tally.latencies.append(latency)
         else:
             self.tally.errors += 1
@@ -538,11 +691,24 @@ def load(port: int, requests: list[bytes], concurrency: int, seconds: float, rec
     return tally
 
 
-def request_bytes(path: str, token: str) -> bytes:
+def warm(port: int, requests: list[bytes], concurrency: int, seconds: float) -> None:
+    """Untimed load until answers are steady: at least `seconds`, longer (up to 120 s) while a
+    first request per worker still loads something (the embedding model on a first write)."""
+    deadline = time.monotonic() + 120
+    while True:
+        tally = load(port, requests, concurrency, seconds)
+        slow = sorted(tally.latencies)[len(tally.latencies) // 2] if tally.latencies else 1.0
+        if slow < 0.5 or time.monotonic() > deadline:
+            return
+
+
+def request_bytes(path: str, token: str, method: str = "GET", body: dict | None = None) -> bytes:
+    payload = json.dumps(body).encode() if body is not None else b""
+    extra = f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n" if body is not None else ""
     return (
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
-        f"Authorization: Bearer {token}\r\nConnection: keep-alive\r\n\r\n"
-    ).encode()
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+        f"Authorization: Bearer {token}\r\n{extra}Connection: keep-alive\r\n\r\n"
+    ).encode() + payload
 
 
 def percentile_ms(samples: list[float], share: float) -> float | None:
@@ -564,6 +730,7 @@ def summary(endpoint: str, path: str, tally: Tally) -> dict:
         "path": path,
         "requests": done,
         "rps": round(len(tally.latencies) / tally.seconds, 1) if tally.seconds else 0.0,
+        "min_ms": round(min(tally.latencies) * 1000, 1) if tally.latencies else None,
         "p50_ms": percentile_ms(tally.latencies, 0.50),
         "p95_ms": percentile_ms(tally.latencies, 0.95),
         "errors": tally.errors,
@@ -577,31 +744,32 @@ def summary(endpoint: str, path: str, tally: Tally) -> dict:
 # --- One database: every size and server at once ----------------------------------------------
 
 
-def endpoint_paths(port: int, token: str, size: int, seeded: dict, wanted: list[str]) -> dict[str, list[str]]:
-    """The paths of each endpoint to load, after checking that each answers 200 with the right count."""
-    paths: dict[str, list[str]] = {"plain": [f"/api/bench/plain/?page_size={PAGE_SIZE}"], "me": ["/api/v1/auth/me/"]}
-    status, body = get(port, paths["plain"][0], token)
-    if status != 200 or json.loads(body)["count"] != size:
+def endpoint_paths(port: int, token: str, size: int, seeded: dict, wanted: list[str]) -> dict[str, list]:
+    """The requests of each endpoint to load (method, path, body), after checking that each GET
+    answers 200 and the list shows every ticket."""
+    paths = {name: [tuple(each) for each in seeded["paths"][name]] for name in ("plain", *wanted)}
+    status, body = get(port, paths["plain"][0][1], token)
+    if status != 200 or json.loads(body)["count"] < size:
         raise SystemExit(f"The plain list answered {status}: {body[:300]!r}")
     status, body = get(port, f"/api/v1/tickets/?page_size={PAGE_SIZE}", token)
-    if status == 404:
-        print(f"  GET /api/v1/tickets/ answers 404: no ticket API yet, so {size:,}: plain list only.")
-    elif status != 200:
+    if status != 200:
         raise SystemExit(f"The ticket list answered {status}: {body[:300]!r}")
-    else:
-        page = json.loads(body)
-        if page["count"] != size or len(page["results"]) != min(PAGE_SIZE, size):
-            raise SystemExit(f"The ticket list shows {page['count']} tickets, {len(page['results'])} a page.")
-        paths["list"] = [f"/api/v1/tickets/?page_size={PAGE_SIZE}"]
-        paths["deep"] = [f"/api/v1/tickets/?page_size={PAGE_SIZE}&page={-(-size // PAGE_SIZE)}"]
-        paths["detail"] = [f"/api/v1/tickets/{ticket_id}/" for ticket_id in seeded["detail_ids"]]
-    paths = {name: paths[name] for name in ("plain", *wanted) if name in paths}
-    for each in paths.values():  # every endpoint answers 200 before anything is timed
-        for path in each[:3]:
-            status, body = get(port, path, token)
-            if status != 200:
-                raise SystemExit(f"GET {path} answered {status}: {body[:300]!r}")
+    page = json.loads(body)
+    if page["count"] < size or len(page["results"]) != min(PAGE_SIZE, size):
+        raise SystemExit(f"The ticket list shows {page['count']} tickets, {len(page['results'])} a page.")
+    for name, each in paths.items():  # every GET answers 200 before anything is timed
+        for method, path, _ in each[:3]:
+            if method == "GET" and (status := get(port, path, token)[0]) != 200:
+                raise SystemExit(f"GET {path} ({name}) answered {status}")
     return paths
+
+
+def shown_path(path: str) -> str:
+    """A path for the report: ids and cursors elided."""
+    import re
+
+    path = re.sub(r"/[0-9a-f]{24}/", "/{id}/", path)
+    return re.sub(r"cursor=[^&]+", "cursor=...", path)
 
 
 def measure(args, database: str, prepared: dict[int, tuple[dict[str, str], dict]]) -> list[dict]:
@@ -618,12 +786,13 @@ def measure(args, database: str, prepared: dict[int, tuple[dict[str, str], dict]
         for (size, name), server in servers.items():
             token = prepared[size][1]["access"]
             paths = endpoint_paths(server.port, token, size, prepared[size][1], args.endpoints)
-            requests[size, name] = {key: [request_bytes(path, token) for path in each] for key, each in paths.items()}
-            shown[size, name] = {
-                key: each[0] if key != "detail" else "/api/v1/tickets/{id}/" for key, each in paths.items()
+            requests[size, name] = {
+                key: [request_bytes(path, token, method, body) for method, path, body in each]
+                for key, each in paths.items()
             }
+            shown[size, name] = {key: f"{each[0][0]} {shown_path(each[0][1])}" for key, each in paths.items()}
             for each in requests[size, name].values():
-                load(server.port, each, args.concurrency, args.warmup, record=False)
+                warm(server.port, each, args.concurrency, args.warmup)
         tallies = {key: {endpoint: Tally() for endpoint in requests[key]} for key in servers}
         for _ in range(args.rounds):
             for key, server in servers.items():
@@ -634,11 +803,20 @@ def measure(args, database: str, prepared: dict[int, tuple[dict[str, str], dict]
                     tally.server_cpu = server.cpu_seconds() - cpu
                     tally.database_cpu = cpu_since(before, database_cpu(backends))
                     tallies[key][endpoint].add(tally)
+        memory = {key: server.rss_mb() for key, server in servers.items()}
     finally:
         for server in servers.values():
             server.stop()
     return [
-        {"database": database, "size": size, "server": name, **summary(endpoint, shown[size, name][endpoint], tally)}
+        {
+            "database": database,
+            "size": size,
+            "server": name,
+            **summary(endpoint, shown[size, name][endpoint], tally),
+            "queries": prepared[size][1]["queries"].get(endpoint),
+            "seed_s": prepared[size][1]["seed"].get("total_seconds"),
+            "server_rss_mb": memory[size, name]["per_process_mb"],
+        }
         for (size, name), each in tallies.items()
         for endpoint, tally in each.items()
     ]
@@ -655,16 +833,18 @@ def prepare(args, database: str, size: int, secret_key: str, var_dir: str) -> tu
         SECURE_SSL_REDIRECT="false",  # plain HTTP on loopback; everything else stays production
         VAR_DIR=var_dir,
         DATABASE_URL="",  # set and empty, so a local .env cannot fill it in
-        REDIS_URL="",
+        REDIS_URL=args.redis,
         LOG_LEVEL="WARNING",
         THROTTLE_ANON="100000/s",  # throttles still run (and cost what they cost), but never refuse
         THROTTLE_USER="100000/s",
+        RATE_TICKET_CREATE="1000000/m",  # the write endpoints are measured, not their limits
         JWT_ACCESS_MINUTES="600",
     )
     if database == "postgres":
         name = f"{PG_DATABASE}_{size}"
         env["DATABASE_URL"] = postgres_url(args.postgres, name)
-        postgres_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+        if not (args.keep_db and postgres_has(args.postgres, name)):
+            postgres_admin(args.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     started = time.perf_counter()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
@@ -690,7 +870,7 @@ def run_database(args, database: str, secret_key: str) -> list[dict]:
             prepared[size] = prepare(args, database, size, secret_key, var_dir)
         rows = measure(args, database, prepared)
     finally:
-        if database == "postgres":
+        if database == "postgres" and not args.keep_db:
             postgres_admin(
                 args.postgres, *(f'DROP DATABASE IF EXISTS "{PG_DATABASE}_{size}" WITH (FORCE)' for size in args.sizes)
             )
@@ -784,6 +964,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=1.5, help="untimed seconds per endpoint")
     parser.add_argument("--endpoints", default="list,deep,detail", help=f"besides plain, from {','.join(ENDPOINTS)}")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server for --db postgres")
+    parser.add_argument(
+        "--redis",
+        default="",
+        help="REDIS_URL of the servers (cache, throttles, job broker; no worker runs, so writes cost the API's "
+        "share, as in production). Default: none (per-process cache, jobs in the request)",
+    )
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="PostgreSQL: reuse bench_tickets_<size> when it exists (seeding only tops it up) and keep it after",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     parser.add_argument("--seed-to", type=int, help=argparse.SUPPRESS)  # internal: the seeding subprocess
     args = parser.parse_args(argv)
@@ -802,6 +993,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_to is not None:
         print(json.dumps(seed(args.seed_to)))
         return 0
+    result = run(argv)
+    if args.json:
+        print(json.dumps(result))
+    return 1 if result["errors"] else 0
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Every database, size, server and endpoint asked for; prints the tables and verdicts and
+    returns the structured result (bench/run_all.py calls this)."""
+    args = parse_args(argv)
     if args.db is None:
         args.db = "both" if postgres_answers(args.postgres) else "sqlite"
         if args.db == "sqlite":
@@ -826,22 +1027,19 @@ def main(argv: list[str] | None = None) -> int:
     if loader:
         print(f"  loader CPU per request: {min(loader):.0f}-{max(loader):.0f} us (it shares the machine's cores)")
     print(f"  total {time.perf_counter() - started:.0f} s")
-    if args.json:
-        summary_object = {
-            "command": " ".join(["bench/ticket_list.py", *(argv if argv is not None else sys.argv[1:])]),
-            "servers": args.servers,
-            "workers": args.workers,
-            "threads": args.threads if "gunicorn" in args.servers else None,
-            "concurrency": args.concurrency,
-            "duration_s": args.duration,
-            "rounds": args.rounds,
-            "page_size": PAGE_SIZE,
-            "results": rows,
-            "verdicts": checks,
-            "errors": errors,
-        }
-        print(json.dumps(summary_object))
-    return 1 if errors else 0
+    return {
+        "command": " ".join(["bench/ticket_list.py", *(argv if argv is not None else sys.argv[1:])]),
+        "servers": args.servers,
+        "workers": args.workers,
+        "threads": args.threads if "gunicorn" in args.servers else None,
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "page_size": PAGE_SIZE,
+        "results": rows,
+        "verdicts": checks,
+        "errors": errors,
+    }
 
 
 if __name__ == "__main__":

@@ -277,14 +277,15 @@ def one_layer(layer: str, args) -> dict:
     return {"layer": layer, "processes": "1 uvicorn" + (" + 1 Celery worker" if redis_url else ""), **result}
 
 
-def main() -> None:
+def run(argv: list[str] | None = None) -> dict:
+    """Run the benchmark; print its table and return the structured result (bench/run_all.py calls this)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--writes", type=int, default=20)
     parser.add_argument("--layers", default="memory,redis")
     parser.add_argument("--max-seconds", type=int, default=900, help="stop the whole run after this long")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = min(hard, max(soft, 4 * args.agents + 256))
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))  # the server inherits it
@@ -306,8 +307,13 @@ def main() -> None:
             f"{row['p95_ms']:>8} {row['max_ms']:>8} {row['all_delivered_p95_ms']:>8} {row['post_p50_ms']:>8} "
             f"{row['rss_per_connection_kib']:>8}"
         )
-    if args.json:
-        print(json.dumps({"feed_fanout": results}))
+    return {"feed_fanout": results}
+
+
+def main() -> None:
+    result = run()
+    if "--json" in sys.argv[1:]:
+        print(json.dumps(result, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -71,4 +71,6 @@ class TicketFilter(filters.FilterSet):
     def qs(self):
         queryset = super().qs
         ordering = list(queryset.query.order_by) or ["-created_at"]
-        return queryset.order_by(*ordering, "-id")  # a unique tie-break keeps pages stable
+        # A unique tie-break in the first key's direction keeps pages stable, and makes the two
+        # created_at orders walk the (created_at, id) index either way (the cursor form needs it).
+        return queryset.order_by(*ordering, "-id" if ordering[0].startswith("-") else "id")

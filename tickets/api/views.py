@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from helpdesk.api import ratelimits
 from helpdesk.api.downloads import signed_download_view
-from helpdesk.api.pagination import CachedCountPagination
+from helpdesk.api.pagination import KeysetPagination
 from helpdesk.api.parsers import MultiPartParser
 from helpdesk.api.schema import errors
 from helpdesk.api.serializers import AttachmentOut
@@ -46,7 +46,9 @@ TAGS = ["tickets"]
         description=(
             "Employees see their own tickets; agents their department's and those assigned to them; leads also "
             "triage (no department yet); admins all. `q` matches every word in the title, description and the "
-            "comments you may read."
+            "comments you may read. Page numbers reach the first 10,000 tickets; `?cursor=` walks any depth at "
+            "the cost of the first page (default order, or `ordering=created_at`), and rows created meanwhile never "
+            "shift it."
         ),
         responses={200: TicketListOut(many=True), **errors(400)},
         examples=[examples.TICKET_LIST_ITEM],
@@ -101,7 +103,7 @@ class TicketViewSet(
     permission_classes = [IsAuthenticated]
     filter_backends = [DjangoFilterBackend]
     filterset_class = TicketFilter
-    pagination_class = CachedCountPagination
+    pagination_class = KeysetPagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -125,7 +127,7 @@ class TicketViewSet(
         return TicketRowOut if self.action == "list" else TicketOut
 
     def filter_queryset(self, queryset):
-        if self.action == "list" and not set(self.request.query_params) - {"page", "page_size"}:
+        if self.action == "list" and not set(self.request.query_params) - {"page", "page_size", "cursor"}:
             return queryset.order_by("-created_at", "-id")  # no filters: skip building a FilterSet form
         return super().filter_queryset(queryset)
 
