@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import policies, services
 from accounts.models import Department, RevokedToken, User
-from helpdesk.admin import apply_each
+from helpdesk.admin import DeletesThroughService
 from helpdesk.errors import DomainError, NotAllowed
 
 
@@ -34,7 +34,8 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DeletesThroughService, DjangoUserAdmin):
+    delete_noun = "user"
     form = UserEditForm
     add_form = UserCreationForm
     list_display = ("email", "first_name", "last_name", "role", "department", "is_active", "is_available")
@@ -88,21 +89,8 @@ class UserAdmin(DjangoUserAdmin):
         except DomainError as error:
             self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
 
-    def delete_model(self, request, obj):
-        try:
-            services.user_delete(actor=request.user, user=obj)
-        except DomainError as error:
-            self.message_user(request, f"Not deleted: {error.detail}", messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        apply_each(
-            self,
-            request,
-            queryset,
-            verb="Deleted",
-            noun="user",
-            change=lambda user: services.user_delete(actor=request.user, user=user),
-        )
+    def delete_through_service(self, request, obj):
+        services.user_delete(actor=request.user, user=obj)
 
     @method_decorator(sensitive_post_parameters())
     def user_change_password(self, request, id, form_url=""):
@@ -122,7 +110,8 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(DeletesThroughService, admin.ModelAdmin):
+    delete_noun = "department"
     list_display = ("name", "description")
     search_fields = ("name",)
 
@@ -138,21 +127,8 @@ class DepartmentAdmin(admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
 
-    def delete_model(self, request, obj):
-        try:
-            services.department_delete(actor=request.user, department=obj)
-        except DomainError as error:
-            self.message_user(request, f"Not deleted: {error.detail}", messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        apply_each(
-            self,
-            request,
-            queryset,
-            verb="Deleted",
-            noun="department",
-            change=lambda department: services.department_delete(actor=request.user, department=department),
-        )
+    def delete_through_service(self, request, obj):
+        services.department_delete(actor=request.user, department=obj)
 
 
 @admin.register(RevokedToken)

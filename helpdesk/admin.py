@@ -48,6 +48,32 @@ def apply_each(
         model_admin.message_user(request, f"… and {len(refused) - MAX_REFUSALS_SHOWN} more skipped.", messages.WARNING)
 
 
+class DeletesThroughService:
+    """A ModelAdmin mixin: deleting one row or a selection goes through the app's service (its
+    rules, and the audit log hears it); a refusal is a message, never a half-done bulk delete."""
+
+    delete_noun = "row"
+
+    def delete_through_service(self, request: HttpRequest, obj: Any) -> None:
+        raise NotImplementedError
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        try:
+            self.delete_through_service(request, obj)
+        except DomainError as error:
+            self.message_user(request, f"Not deleted: {error.detail}", messages.ERROR)  # type: ignore[attr-defined]
+
+    def delete_queryset(self, request: HttpRequest, queryset: Iterable[Any]) -> None:
+        apply_each(
+            self,  # type: ignore[arg-type]
+            request,
+            queryset,
+            verb="Deleted",
+            noun=self.delete_noun,
+            change=lambda obj: self.delete_through_service(request, obj),
+        )
+
+
 def short_text(text: str, *, chars: int = 60, tooltip: str | None = None, css_class: str = "") -> str:
     """Text for a list column, cut to `chars`; the whole of it, or `tooltip`, shows on hover.
 

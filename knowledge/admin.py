@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
-from helpdesk.admin import TagsField, apply_each
+from helpdesk.admin import DeletesThroughService, TagsField, apply_each
 from helpdesk.errors import DomainError
 from knowledge import policies, services
 from knowledge.models import Article, ArticleVersion, Category, Visibility
@@ -160,7 +160,8 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(DeletesThroughService, admin.ModelAdmin):
+    delete_noun = "category"
     list_display = ("name", "slug", "parent")
     list_filter = (("parent", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name", "slug")
@@ -184,12 +185,5 @@ class CategoryAdmin(admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
 
-    def delete_model(self, request, obj):
-        try:
-            services.category_delete(actor=request.user, category=obj)
-        except DomainError as error:
-            self.message_user(request, f"Not deleted: {error.detail}", messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        for category in queryset:
-            self.delete_model(request, category)
+    def delete_through_service(self, request, obj):
+        services.category_delete(actor=request.user, category=obj)

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Department, Role, User
 from accounts.selectors import agents_of
-from helpdesk.admin import TagsField, apply_each, short_text
+from helpdesk.admin import DeletesThroughService, TagsField, apply_each, short_text
 from helpdesk.errors import DomainError
 from tickets import policies, selectors, services, sla
 from tickets.models import ACTIVE_STATUSES, Priority, SlaPolicy, Status, Ticket
@@ -477,7 +477,8 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(DeletesThroughService, admin.ModelAdmin):
+    delete_noun = "SLA policy"
     list_display = ("priority", "first_response_minutes", "resolution_minutes", "warning_minutes", "pause_when_pending")
     ordering = ("priority",)
 
@@ -503,15 +504,5 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         except DomainError as error:
             self.message_user(request, f"Not saved: {error.detail}", messages.ERROR)
 
-    def delete_model(self, request, obj):
+    def delete_through_service(self, request, obj):
         services.sla_policy_delete(actor=request.user, policy=obj)
-
-    def delete_queryset(self, request, queryset):
-        apply_each(
-            self,
-            request,
-            queryset,
-            verb="Deleted",
-            noun="SLA policy",
-            change=lambda policy: services.sla_policy_delete(actor=request.user, policy=policy),
-        )
