@@ -106,6 +106,7 @@ class Socket:
         output = await self.communicator.receive_output(timeout)
         while output["type"] == "websocket.send":
             output = await self.communicator.receive_output(timeout)
+        await self.close()  # the consumer finishes before the loop does (see test_feed_tokens.refused)
         assert output["type"] == "websocket.close", output
         return output.get("code")
 

@@ -28,6 +28,9 @@ async def refused(raw, how: str) -> int | None:
         socket = await Socket.open()
         await socket.send({"type": "auth", "token": raw})
     output = await socket.communicator.receive_output(3)
+    # Let the consumer finish before the loop closes: a consumer left running on the Redis channel
+    # layer can keep the loop's shutdown waiting for ever (it hung the PostgreSQL + Redis run).
+    await socket.close()
     assert output["type"] == "websocket.close", (how, output)
     return output.get("code")
 
