@@ -168,3 +168,14 @@ def seed_demo_data() -> str:
     with override_settings(DEBUG=True):
         call_command("seed_demo", stdout=out, verbosity=0)
     return out.getvalue()
+
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def operations(schema: dict):
+    """(path, method, operation) of every operation of an OpenAPI document."""
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation

@@ -5,34 +5,17 @@ endpoint complies too. The rules live in helpdesk/api/schema.py (HelpdeskAutoSch
 from __future__ import annotations
 
 import pytest
-import yaml
 from django.apps import apps
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
 
 from accounts.models import User
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, operations
 
 pytestmark = pytest.mark.django_db
 
-METHODS = {"get", "post", "put", "patch", "delete"}
 OUR_APPS = {"accounts", "tickets", "knowledge", "ai_assist", "audit", "notifications", "helpdesk"}
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    with django_db_blocker.unblock():
-        response = Client().get("/api/schema/")
-    assert response.status_code == 200
-    return yaml.safe_load(response.content)
-
-
-def operations(schema):
-    for path, item in schema["paths"].items():
-        for method, operation in item.items():
-            if method in METHODS:
-                yield path, method, operation
 
 
 def component(schema, media: dict) -> dict:

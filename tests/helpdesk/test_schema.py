@@ -3,28 +3,10 @@
 import re
 
 import pytest
-import yaml
+
+from tests.helpers import operations
 
 pytestmark = pytest.mark.django_db
-
-METHODS = {"get", "post", "put", "patch", "delete"}
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    from django.test import Client
-
-    with django_db_blocker.unblock():
-        response = Client().get("/api/schema/")
-    assert response.status_code == 200
-    return yaml.safe_load(response.content)
-
-
-def operations(schema):
-    for path, item in schema["paths"].items():
-        for method, operation in item.items():
-            if method in METHODS:
-                yield path, method, operation
 
 
 def test_schema_is_openapi_3_and_covers_the_contract(schema):
