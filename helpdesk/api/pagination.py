@@ -246,6 +246,7 @@ class KeysetPagination(CachedCountPagination):
             "count": described["properties"]["count"],
             "count_capped": {
                 "type": "boolean",
+                "example": False,
                 "description": f"Page-number form only: true when there are more than {self.max_offset:,} rows "
                 "(then `count` says the cap; walk them with `cursor`).",
             },
