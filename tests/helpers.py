@@ -179,3 +179,20 @@ def operations(schema: dict):
         for method, operation in item.items():
             if method in HTTP_METHODS:
                 yield path, method, operation
+
+
+def user_change_form(user, **overrides) -> dict:
+    """The POST of Django admin's user change form for `user`, with `overrides`; a field given
+    None is left out (an unticked checkbox)."""
+    data = {
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": user.role,
+        "department": user.department_id or "",
+        "skills": "[]",
+        "is_available": "on",
+        "is_active": "on",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}

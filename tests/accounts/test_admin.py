@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from accounts import policies
 from accounts.models import Role, User
 from tests.factories import UserFactory
-from tests.helpers import browser_for
+from tests.helpers import browser_for, user_change_form
 
 pytestmark = pytest.mark.django_db
 
@@ -33,25 +33,10 @@ def test_lead_sees_only_their_department_users(people):
     assert response.status_code == 302 and response["Location"] == "/admin/"  # "does not exist", as for none
 
 
-def _change_form(user, **overrides) -> dict:
-    data = {
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "role": user.role,
-        "department": user.department_id or "",
-        "skills": "[]",
-        "is_available": "on",
-        "is_active": "on",
-    }
-    data.update(overrides)
-    return data
-
-
 def test_lead_can_make_an_employee_an_agent_of_their_department(people, department):
     newcomer = UserFactory(email="new@example.com", role=Role.EMPLOYEE, department=department)
     response = browser_for(people["lead"]).post(
-        f"/admin/accounts/user/{newcomer.pk}/change/", _change_form(newcomer, role=Role.AGENT)
+        f"/admin/accounts/user/{newcomer.pk}/change/", user_change_form(newcomer, role=Role.AGENT)
     )
     assert response.status_code == 302, response.content[:2000]
     newcomer.refresh_from_db()
@@ -62,7 +47,7 @@ def test_lead_cannot_raise_anyone_above_agent(people):
     agent = people["agent"]
     for role in (Role.LEAD, Role.ADMIN):
         response = browser_for(people["lead"]).post(
-            f"/admin/accounts/user/{agent.pk}/change/", _change_form(agent, role=role)
+            f"/admin/accounts/user/{agent.pk}/change/", user_change_form(agent, role=role)
         )
         assert response.status_code == 200  # the form comes back with an error
         assert "Select a valid choice" in response.content.decode()
@@ -73,7 +58,7 @@ def test_lead_cannot_raise_anyone_above_agent(people):
 def test_lead_cannot_move_a_user_to_another_department(people, other_department):
     agent = people["agent"]
     response = browser_for(people["lead"]).post(
-        f"/admin/accounts/user/{agent.pk}/change/", _change_form(agent, department=other_department.pk)
+        f"/admin/accounts/user/{agent.pk}/change/", user_change_form(agent, department=other_department.pk)
     )
     assert response.status_code == 200
     agent.refresh_from_db()
@@ -84,7 +69,7 @@ def test_lead_cannot_edit_another_lead_or_set_passwords(people, department):
     other_lead = UserFactory(email="lead2@example.com", role=Role.LEAD, department=department)
     browser = browser_for(people["lead"])
     response = browser.post(
-        f"/admin/accounts/user/{other_lead.pk}/change/", _change_form(other_lead, role=Role.EMPLOYEE)
+        f"/admin/accounts/user/{other_lead.pk}/change/", user_change_form(other_lead, role=Role.EMPLOYEE)
     )
     assert response.status_code == 403
     other_lead.refresh_from_db()

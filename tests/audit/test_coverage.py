@@ -23,7 +23,7 @@ from helpdesk import events
 from knowledge import services as knowledge
 from notifications.models import EmailPreferences, Notification
 from tests.factories import PASSWORD, SuggestionFactory, TicketFactory, UserFactory
-from tests.helpers import ROOT, bearer_client, browser_for, delivered
+from tests.helpers import ROOT, bearer_client, browser_for, delivered, user_change_form
 from tickets import services as tickets
 from tickets.models import SlaPolicy, Status
 
@@ -210,21 +210,6 @@ def test_reading_notifications_and_email_preferences_are_audited(client_for, peo
 # --- Django admin ----------------------------------------------------------------------------------
 
 
-def user_form(user, **overrides) -> dict:
-    data = {
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "role": user.role,
-        "department": user.department_id or "",
-        "skills": "[]",
-        "is_available": "on",
-        "is_active": "on",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
-
-
 def post(browser, url: str, data: dict, **extra):
     """A form posted in admin, its events delivered as after the commit."""
     with delivered():
@@ -234,7 +219,7 @@ def post(browser, url: str, data: dict, **extra):
 def test_a_leads_user_edit_in_admin_is_audited_fact_by_fact(people, department):
     lead = people["lead"]
     newcomer = UserFactory(email="new@example.com", role=Role.EMPLOYEE, department=department, first_name="Ann")
-    form = user_form(newcomer, role=Role.AGENT, first_name="Anne", is_active=None)
+    form = user_change_form(newcomer, role=Role.AGENT, first_name="Anne", is_active=None)
     response = post(browser_for(lead), f"/admin/accounts/user/{newcomer.pk}/change/", form, **REQUEST)
     assert response.status_code == 302, response.content[:2000]
     logged = {e.action: e for e in AuditEntry.objects.filter(object_id=newcomer.pk)}
@@ -248,7 +233,11 @@ def test_a_leads_user_edit_in_admin_is_audited_fact_by_fact(people, department):
 
 def test_a_lead_cannot_edit_beyond_their_rights_and_nothing_is_logged(people):
     agent = people["agent"]
-    post(browser_for(people["lead"]), f"/admin/accounts/user/{agent.pk}/change/", user_form(agent, role=Role.ADMIN))
+    post(
+        browser_for(people["lead"]),
+        f"/admin/accounts/user/{agent.pk}/change/",
+        user_change_form(agent, role=Role.ADMIN),
+    )
     assert not AuditEntry.objects.filter(object_id=agent.pk).exists()
 
 
