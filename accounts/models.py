@@ -102,7 +102,13 @@ class User(AbstractBaseUser):
         super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip() or self.email
+        return self.display_name(self.first_name, self.last_name, self.email)
+
+    @staticmethod
+    def display_name(first_name: str, last_name: str, email: str) -> str:
+        """The name people see: first and last name, or the email when both are empty. Static, so a
+        list that reads the three columns without building a User shows the same."""
+        return f"{first_name} {last_name}".strip() or email
 
     def get_short_name(self) -> str:
         return self.first_name or self.email

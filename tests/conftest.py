@@ -98,10 +98,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit counters and throttles live in the cache: each test starts from zero."""
+    """Rate-limit counters and throttles live in the cache: each test starts from zero. SLA targets
+    are also held per process for a few seconds: forgotten too."""
+    from tickets import sla
+
     cache.clear()
+    sla.forget_policies()
     yield
     cache.clear()
+    sla.forget_policies()
 
 
 @pytest.fixture(autouse=True)

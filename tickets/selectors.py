@@ -24,12 +24,13 @@ def generation() -> int:
 
 
 def list_count_key(*, user: User, params: dict[str, list[str]]) -> str:
-    """The cache key of a list's count: the caller's scope, the filters, and the data generation."""
+    """The cache key of a list's count: the caller's scope and the filters. The count is stored with
+    the generation it was taken at (helpdesk.api.pagination.CachedCountPaginator)."""
     filters = sorted(
         (name, sorted(values)) for name, values in params.items() if name not in ("page", "page_size", "cursor")
     )
     digest = hashlib.sha256(repr((policies.visibility_key(user), filters)).encode()).hexdigest()[:32]
-    return f"tickets:count:{generation()}:{digest}"
+    return f"tickets:count:{digest}"
 
 
 def tickets_for(*, user: User) -> QuerySet[Ticket]:

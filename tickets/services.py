@@ -37,7 +37,7 @@ def _search_text(title: str, description: str, comments: list[dict]) -> tuple[st
 
 
 def tickets_changed() -> None:
-    """Bump the generation that cached list counts are keyed by (selectors.list_count_key)."""
+    """Bump the generation that cached list counts are checked against (CachedCountPaginator)."""
     try:
         cache.incr(selectors.GENERATION_KEY)
     except ValueError:

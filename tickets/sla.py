@@ -7,6 +7,7 @@ on plain fields) and recomputed when the priority changes or a pause ends:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,11 @@ from tickets.models import ACTIVE_STATUSES, SlaPolicy, Status, Ticket
 
 _CACHE_KEY = "tickets:sla-policies"
 _CACHE_SECONDS = 60
+# Each process also keeps the targets this long: every list request needs them, and asking the
+# shared cache each time cost a round trip (docs/performance.md). Another process sees an edited
+# policy within these seconds; the process that saved it, at once.
+_PROCESS_SECONDS = 5
+_in_process: tuple[float, dict[str, Targets]] | None = None
 _BREACHED = "SLA breached:"  # how an escalation reason for a passed due time starts
 
 
@@ -30,7 +36,12 @@ class Targets:
 
 
 def targets_by_priority() -> dict[str, Targets]:
-    """All policies, read once a minute per cache (four rows; edited rarely, in admin)."""
+    """All policies: four rows, edited rarely (in admin), read from the database once a minute per
+    shared cache and from that cache once every few seconds per process."""
+    global _in_process
+    held = _in_process
+    if held is not None and held[0] > time.monotonic():
+        return held[1]
     targets = cache.get(_CACHE_KEY)
     if targets is None:
         targets = {
@@ -43,11 +54,15 @@ def targets_by_priority() -> dict[str, Targets]:
             for policy in SlaPolicy.objects.all()
         }
         cache.set(_CACHE_KEY, targets, _CACHE_SECONDS)
+    _in_process = (time.monotonic() + _PROCESS_SECONDS, targets)
     return targets
 
 
 def forget_policies() -> None:
-    """Call after changing a policy, so every process reads the new targets."""
+    """Call after changing a policy, so every process reads the new targets (others within
+    _PROCESS_SECONDS)."""
+    global _in_process
+    _in_process = None
     cache.delete(_CACHE_KEY)
 
 

@@ -16,6 +16,9 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from helpdesk.errors import Invalid
 
+# Where a list's count is cached, and the cache key of the data generation it is valid for.
+CountKeys = tuple[str, str]
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
@@ -25,24 +28,29 @@ class PageNumberPagination(pagination.PageNumberPagination):
 class CachedCountPaginator(Paginator):
     """A paginator whose (exact) count comes from the shared cache when it can.
 
-    Counting is the one part of a list whose cost grows with the table. The key must change
-    whenever the answer may: it names the caller's scope, the query and a generation number
-    that every write bumps, so a cached count is never stale, only reused.
+    Counting is the one part of a list whose cost grows with the table. The count is stored with
+    the data generation it was taken at (a number every write bumps: `generation_key`), and used
+    only while that generation is current, so a cached count is never stale, only reused. Both
+    are read in one round trip to the cache.
     """
 
-    def __init__(self, *args, count_key: str | None, count_seconds: int, **kwargs):
+    def __init__(self, *args, count_keys: CountKeys | None, count_seconds: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.count_key = count_key
+        self.count_keys = count_keys
         self.count_seconds = count_seconds
 
     @cached_property
     def count(self) -> int:
-        if self.count_key is None:
+        if self.count_keys is None:
             return self._count_rows()
-        count = cache.get(self.count_key)
-        if count is None:
-            count = self._count_rows()
-            cache.set(self.count_key, count, self.count_seconds)
+        key, generation_key = self.count_keys
+        found = cache.get_many([key, generation_key])
+        generation = found.get(generation_key, 0)
+        cached = found.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        count = self._count_rows()
+        cache.set(key, (generation, count), self.count_seconds)
         return count
 
     def _count_rows(self) -> int:
@@ -50,14 +58,14 @@ class CachedCountPaginator(Paginator):
 
 
 class CachedCountPagination(PageNumberPagination):
-    """For views that define `count_cache_key(request) -> str | None` (see CachedCountPaginator)."""
+    """For views that define `count_cache_keys(request) -> CountKeys | None` (see CachedCountPaginator)."""
 
     count_seconds = 60
 
     def paginate_queryset(self, queryset, request, view=None):
         # DRF only calls django_paginator_class(queryset, page_size): a partial serves (stubs want a type).
         self.django_paginator_class = partial(  # type: ignore[assignment]
-            CachedCountPaginator, count_key=view.count_cache_key(request), count_seconds=self.count_seconds
+            CachedCountPaginator, count_keys=view.count_cache_keys(request), count_seconds=self.count_seconds
         )
         return super().paginate_queryset(queryset, request, view)
 
@@ -116,7 +124,7 @@ class KeysetPagination(CachedCountPagination):
             return self._paginate_by_cursor(queryset, request)
         self.django_paginator_class = partial(  # type: ignore[assignment]
             KeysetPaginator,
-            count_key=view.count_cache_key(request),
+            count_keys=view.count_cache_keys(request),
             count_seconds=self.count_seconds,
             max_offset=self.max_offset,
         )

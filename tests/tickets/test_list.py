@@ -184,14 +184,15 @@ def test_detail_costs_the_same_queries_with_many_comments(client_for, people, de
 
 
 def test_the_hand_built_row_matches_the_declared_serializer(people, department, rf):
-    from tickets.api.serializers import TicketListOut, TicketRowOut
+    from tickets.api.serializers import LIST_ROW_FIELDS, TicketListOut, TicketRowOut
 
     ticket = services.ticket_create(requester=people["employee"], title="VPN", description="d", department=department)
     ticket = services.ticket_assign(actor=people["agent"], ticket=ticket, assignee=people["agent"])
     services.comment_add(actor=people["agent"], ticket=ticket, body="note", internal=True)
     ticket = Ticket.objects.select_related("department", "requester", "assignee").get(pk=ticket.pk)
+    row = Ticket.objects.filter(pk=ticket.pk).values_list(*LIST_ROW_FIELDS, named=True).get()
     for who in ("employee", "agent"):
         request = rf.get(URL)
         request.user = people[who]
         context = {"request": request, "now": timezone.now()}
-        assert TicketRowOut(ticket, context=context).data == TicketListOut(ticket, context=context).data
+        assert TicketRowOut(row, context=context).data == TicketListOut(ticket, context=context).data

@@ -8,7 +8,7 @@ from datetime import UTC
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Department
+from accounts.models import Department, User
 from helpdesk.api.serializers import AttachmentOut, DepartmentBriefOut, PersonOut, StrictSerializer
 from helpdesk.tags import MAX_TAG_LENGTH, MAX_TAGS
 from tickets import policies, schemas, selectors, sla
@@ -66,55 +66,62 @@ def _when(value) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _person(user) -> dict | None:
-    if user is None:
+def _person(user_id: str | None, first_name: str, last_name: str, email: str) -> dict | None:
+    if user_id is None:
         return None
-    return {"id": user.pk, "name": user.get_full_name() or user.email}
+    return {"id": user_id, "name": User.display_name(first_name, last_name, email)}
 
 
 class TicketRowOut(TicketListOut):
-    """TicketListOut's exact shape, built by hand: the list renders up to 100 rows per request,
-    and DRF's field-by-field machinery was most of its cost (docs/decisions/0009)."""
+    """TicketListOut's exact shape, built by hand from one row of `LIST_ROW_FIELDS` (a named tuple,
+    not a Ticket): the list renders up to 100 rows per request, and DRF's field-by-field machinery,
+    then building four model instances per row, were most of its cost (docs/performance.md)."""
 
-    def to_representation(self, ticket) -> dict:
+    def to_representation(self, row) -> dict:
         sees_internal = policies.sees_internal(self.context["request"].user)
-        department = ticket.department
         return {
-            "id": ticket.pk,
-            "title": ticket.title,
-            "status": ticket.status,
-            "priority": ticket.priority,
-            "category": ticket.category,
-            "tags": list(ticket.tags),
-            "department": {"id": department.pk, "name": department.name} if department else None,
-            "requester": _person(ticket.requester),
-            "assignee": _person(ticket.assignee),
-            "comment_count": ticket.public_comment_count + (ticket.internal_comment_count if sees_internal else 0),
-            "attachment_count": ticket.attachment_count,
-            "escalated": ticket.escalated,
-            "sla_state": sla.state(ticket, now=self.context.get("now"), targets=self.context.get("sla_targets")),
-            "first_response_due_at": _when(ticket.first_response_due_at),
-            "resolution_due_at": _when(ticket.resolution_due_at),
-            "version": ticket.version,
-            "created_at": _when(ticket.created_at),
-            "updated_at": _when(ticket.updated_at),
+            "id": row.pk,
+            "title": row.title,
+            "status": row.status,
+            "priority": row.priority,
+            "category": row.category,
+            "tags": list(row.tags),
+            "department": {"id": row.department_id, "name": row.department__name} if row.department_id else None,
+            "requester": _person(
+                row.requester_id, row.requester__first_name, row.requester__last_name, row.requester__email
+            ),
+            "assignee": _person(
+                row.assignee_id, row.assignee__first_name, row.assignee__last_name, row.assignee__email
+            ),
+            "comment_count": row.public_comment_count + (row.internal_comment_count if sees_internal else 0),
+            "attachment_count": row.attachment_count,
+            "escalated": row.escalated,
+            "sla_state": sla.state(row, now=self.context.get("now"), targets=self.context.get("sla_targets")),
+            "first_response_due_at": _when(row.first_response_due_at),
+            "resolution_due_at": _when(row.resolution_due_at),
+            "version": row.version,
+            "created_at": _when(row.created_at),
+            "updated_at": _when(row.updated_at),
         }
 
 
-# Columns the list reads; everything else (description, comments, search text) stays in the database.
-LIST_COLUMNS = [
+# What the list reads, as `values_list(*LIST_ROW_FIELDS, named=True)`: one SELECT with the three joins,
+# and no model instances; description, comments and search text stay in the database. sla.state
+# reads the row by the same attribute names a Ticket has.
+LIST_ROW_FIELDS = [
+    "pk",
     *(
         f
         for f in TicketListOut.Meta.fields
-        if f not in ("department", "requester", "assignee", "comment_count", "sla_state")
+        if f not in ("id", "department", "requester", "assignee", "comment_count", "sla_state")
     ),
-    "department__id",
+    "department_id",
     "department__name",
-    "requester__id",
+    "requester_id",
     "requester__email",
     "requester__first_name",
     "requester__last_name",
-    "assignee__id",
+    "assignee_id",
     "assignee__email",
     "assignee__first_name",
     "assignee__last_name",
