@@ -8,7 +8,7 @@ Per channel layer, on loopback only:
   one employee (bulk-created; access tokens issued directly, no sign-in);
 - one ASGI process (uvicorn serving helpdesk.asgi:application, production settings). `memory`: no
   REDIS_URL, so the in-memory channel layer, and the dispatcher runs in that process right after the
-  commit (as `make run`). `redis`: REDIS_URL set (default redis://127.0.0.1:6379/15, or $REDIS_URL),
+  commit (as `make run`). `redis`: REDIS_URL set (default redis://127.0.0.1:6379/11, or $REDIS_URL),
   so channels-redis, and the dispatcher runs in one Celery worker (as in production);
 - one warm-up write (the AI index loads its model once per process; /readyz's outbox says when every
   consumer is done), then every agent connects to
@@ -42,7 +42,7 @@ import httpx
 import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/11"  # not 15/14: the test suite (and CI) flush those
 QUIET_WORKER = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
 
 SETUP = """
