@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 
@@ -35,6 +36,18 @@ def list_count_key(*, user: User, params: dict[str, list[str]]) -> str:
 
 def tickets_for(*, user: User) -> QuerySet[Ticket]:
     return Ticket.objects.filter(policies.visible_tickets(user))
+
+
+def ticket_rows_for(*, user: User, fields: tuple[str, ...]) -> QuerySet:
+    """tickets_for as named tuples of `fields`, for lists that render rows rather than models."""
+    return _rows_of(fields).filter(policies.visible_tickets(user))
+
+
+@functools.lru_cache(maxsize=8)
+def _rows_of(fields: tuple[str, ...]) -> QuerySet:
+    # Setting up the columns and joins of values_list() was a tenth of a list request's CPU; it is
+    # done once per process here and cloned by each filter() (this queryset is never evaluated).
+    return Ticket.objects.values_list(*fields, named=True)
 
 
 def ticket_for(*, user: User, ticket_id: str) -> Ticket:

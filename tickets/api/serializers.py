@@ -108,7 +108,7 @@ class TicketRowOut(TicketListOut):
 # What the list reads, as `values_list(*LIST_ROW_FIELDS, named=True)`: one SELECT with the three joins,
 # and no model instances; description, comments and search text stay in the database. sla.state
 # reads the row by the same attribute names a Ticket has.
-LIST_ROW_FIELDS = [
+LIST_ROW_FIELDS = (
     "pk",
     *(
         f
@@ -131,7 +131,7 @@ LIST_ROW_FIELDS = [
     "first_responded_at",
     "resolved_at",
     "closed_at",
-]
+)
 
 
 class CommentOut(serializers.Serializer):

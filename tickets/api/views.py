@@ -107,10 +107,9 @@ class TicketViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        tickets = selectors.tickets_for(user=self.request.user)
-        if self.action == "list":
-            return tickets.values_list(*LIST_ROW_FIELDS, named=True)  # rows for TicketRowOut, not Tickets
-        return tickets
+        if self.action == "list":  # rows for TicketRowOut, not Tickets
+            return selectors.ticket_rows_for(user=self.request.user, fields=LIST_ROW_FIELDS)
+        return selectors.tickets_for(user=self.request.user)
 
     def count_cache_keys(self, request) -> CountKeys | None:
         if self.action != "list":
