@@ -97,7 +97,8 @@ def test_the_load_script_runs_a_few_seconds_against_the_production_server_with_n
         pytest.skip(f"needs Redis at {REDIS} (bench/load.py runs the production shape, with a broker)")
     command = [sys.executable, "bench/load.py", "--seconds", "3", "--warmup", "2", "--users", "4"]
     command += ["--tickets", "100", "--articles", "20", "--think-ms", "0,50", "--redis", REDIS]
-    command += ["--postgres", postgres, "--database", "helpdesk_load_test", "--out", str(tmp_path)]
+    database = f"helpdesk_load_test_{os.getpid()}"  # two test runs on one server must not drop each other's
+    command += ["--postgres", postgres, "--database", database, "--out", str(tmp_path)]
     env = {key: value for key, value in os.environ.items() if key not in ("DJANGO_SETTINGS_MODULE", "VAR_DIR")}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
