@@ -14,6 +14,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
 from django.test import override_settings
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -186,12 +187,14 @@ def test_open_websockets_are_a_gauge(db):
 
 
 def test_a_database_that_does_not_answer_is_counted(client_for, people, monkeypatch):
-    def down(**kwargs):
+    def down(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(selectors, "tickets_for", down)
+    agent = client_for("agent")  # signed in while the database answers
     before = sample("helpdesk_database_errors_total")
-    assert_problem(client_for("agent").get("/api/v1/tickets/"), 503, "database_unavailable")
+    with monkeypatch.context() as outage:  # every query fails, until the test's own cleanup
+        outage.setattr(CursorWrapper, "execute", down)
+        assert_problem(agent.get("/api/v1/tickets/"), 503, "database_unavailable")
     assert sample("helpdesk_database_errors_total") == before + 1
 
 
