@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 SQL_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
 MONGO_SCHEMES = ("mongodb", "mongodb+srv")
+# Django's SQLite backend plus `PRAGMA optimize` on close (helpdesk/sqlite/base.py).
+SQLITE_ENGINE = "helpdesk.sqlite"
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -20,7 +22,7 @@ def is_mongodb(database_url: str) -> bool:
 def database_settings(database_url: str, *, default_sqlite: Path, conn_max_age: int) -> dict:
     if not database_url:
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": SQLITE_ENGINE,
             "NAME": str(default_sqlite),
             # WAL lets readers (the ASGI server, management commands) work beside a writer.
             "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
@@ -38,7 +40,9 @@ def database_settings(database_url: str, *, default_sqlite: Path, conn_max_age: 
                 "DATABASE_URL is not a database URL we can read; it looks like "
                 "postgres://USER:PASSWORD@HOST:5432/NAME (percent-encode special characters in the password)."
             ) from None
-        if scheme != "sqlite":
+        if scheme == "sqlite":
+            config["ENGINE"] = SQLITE_ENGINE
+        else:
             # 0 (the default) under ASGI: each request runs in a thread of its own there, so
             # persistent per-thread connections pile up until PostgreSQL refuses more. Under a
             # threaded WSGI server (gunicorn gthread) long-lived threads reuse them safely.

@@ -21,6 +21,7 @@ if not os.environ.get("HELPDESK_TEST_VAR_DIR", "").strip():
     atexit.register(shutil.rmtree, os.environ["VAR_DIR"], ignore_errors=True)
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 
+from helpdesk.settings.databases import SQLITE_ENGINE
 from helpdesk.settings.main import *  # noqa: F403
 from helpdesk.settings.main import REDIS_URL
 
@@ -39,7 +40,7 @@ FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "tmp")  # noqa: F405
 os.makedirs(FILE_UPLOAD_TEMP_DIR, exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve the docs' assets without collectstatic
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:  # noqa: F405
     # A file, not shared-cache memory: concurrency tests need SQLite's real locking (WAL, busy wait).
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-helpdesk.sqlite3")}  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30  # noqa: F405

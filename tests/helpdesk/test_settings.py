@@ -50,8 +50,12 @@ def test_good_production_values_start(tmp_path):
 
 def test_database_url_selects_the_engine(tmp_path):
     sqlite = database_settings("", default_sqlite=tmp_path / "db.sqlite3", conn_max_age=0)
-    assert sqlite["ENGINE"] == "django.db.backends.sqlite3"
+    assert sqlite["ENGINE"] == "helpdesk.sqlite"  # Django's, plus statistics on close
     assert sqlite["NAME"] == str(tmp_path / "db.sqlite3")
+    assert (
+        database_settings(f"sqlite:///{tmp_path}/other.sqlite3", default_sqlite=tmp_path, conn_max_age=0)["ENGINE"]
+        == "helpdesk.sqlite"
+    )
 
     postgres = database_settings(
         "postgres://app:pw@db.internal:5432/helpdesk", default_sqlite=tmp_path, conn_max_age=30
