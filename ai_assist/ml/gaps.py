@@ -32,6 +32,7 @@ from ai_assist.ml.thread import clip, scrub, sentences
 
 MAX_DISTANCE = 0.4
 MIN_SIZE = 2
+TIE = 1e-6  # closeness to a group's centre within this of the next is a tie
 KEYWORDS = 6
 POINTS = 5
 
@@ -111,13 +112,28 @@ def cluster(
         if len(group) < min_size:
             continue
         chosen = [items[i] for i in group]
-        centre = np.mean([item.vector for item in chosen], axis=0)
-        order = np.argsort(-(np.asarray([item.vector for item in chosen]) @ centre), kind="stable")
-        ranked = [chosen[i] for i in order.tolist()]
+        ranked = closest_first(chosen)
         keywords = _keywords(ranked, document_frequency, len(items))
         clusters.append(GapCluster(id=ranked[0].id, items=ranked, keywords=keywords, outline=outline(ranked, keywords)))
     clusters.sort(key=lambda c: (-c.size, c.id))
     return clusters
+
+
+def closest_first(chosen: Sequence[GapItem]) -> list[GapItem]:
+    """A group's items, closest to its centre first: the first is its representative (and the
+    gap's id). Two members are always equally close to their mean, so float rounding must not
+    decide: items within `TIE` of each other go by id, the earliest reported first (ids are
+    time-ordered ObjectIds)."""
+    vectors = np.asarray([item.vector for item in chosen], dtype=np.float64)
+    closeness = (vectors @ vectors.mean(axis=0)).tolist()
+    order = sorted(range(len(chosen)), key=lambda i: -closeness[i])
+    runs = [[order[0]]]
+    for i in order[1:]:
+        if closeness[runs[-1][-1]] - closeness[i] <= TIE:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return [chosen[i] for run in runs for i in sorted(run, key=lambda i: chosen[i].id)]
 
 
 def find(clusters: Sequence[GapCluster], item_id: str) -> GapCluster | None:

@@ -61,6 +61,23 @@ def test_weak_items_are_grouped_by_meaning_largest_group_first():
     assert gaps.find(clusters, "a3") is first and gaps.find(clusters, "c1") is None
 
 
+def test_a_pair_is_represented_by_its_earliest_report_whatever_the_float_rounding():
+    # Two members are always equally close to their mean: the lower (earlier) id represents them,
+    # in either order and whichever vector rounds a hair closer.
+    earlier, later = "65f000000000000000000001", "65f000000000000000000002"
+    for vectors in ((unit(1, 0.3, 0), unit(1, 0, 0.3)), (unit(0.2, 1, 0.1), unit(0.1, 1, 0.25))):
+        for order in ((earlier, later), (later, earlier)):
+            pair = [item(id, vector) for id, vector in zip(order, vectors, strict=True)]
+            assert gaps.cluster(pair, min_size=2)[0].id == earlier
+    # A member clearly closer to the centre still comes first, whatever its id.
+    group = [
+        item(later, unit(1, 0.02, 0)),
+        item(earlier, unit(1, 0.3, 0)),
+        item("65f000000000000000000003", unit(1, 0, 0.3)),
+    ]
+    assert gaps.closest_first(group)[0].id == later
+
+
 def test_a_question_the_chatbot_could_not_answer_is_weak_whatever_its_match():
     question = gaps.GapItem(id="q", kind="question", text="?", vector=unit(1, 0), best_match=0.95, unanswered=True)
     assert gaps.weak([question], below=0.5) == [question]
