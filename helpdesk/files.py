@@ -1,11 +1,12 @@
 """Uploaded files: checked, scanned and stored under keys we make; downloaded through signed links.
 
-A file is kept only after `check_upload` said yes: its size is within the limit, its type (sniffed
-from the bytes with libmagic, never the client's word) is on ATTACHMENT_ALLOWED_TYPES, and the
-scanners found nothing (the built-in EICAR check always, ClamAV over clamd's socket when
-CLAMAV_URL is set; an unreachable clamd fails closed). `store_upload` runs that check itself,
-so nothing stores an unchecked file. The client's file name is only ever a display name.
-See docs/decisions/0008-attachments.md.
+A file is kept only after `check_upload` said yes: its size is within the limit, a zip-based file
+(docx, xlsx, ...) unpacks to little enough (helpdesk.archives, checked before anything opens it),
+its type (sniffed from the bytes with libmagic, never the client's word) is on
+ATTACHMENT_ALLOWED_TYPES, and the scanners found nothing (the built-in EICAR check always, ClamAV
+over clamd's socket when CLAMAV_URL is set; an unreachable clamd fails closed). `store_upload`
+runs that check itself, so nothing stores an unchecked file. The client's file name is only ever a
+display name. See docs/decisions/0008-attachments.md and 0025-upload-archive-limits.md.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.core.files.storage import Storage, storages
 from django.urls import reverse
 from django.utils import timezone
 
+from helpdesk import archives
 from helpdesk.errors import Conflict, DomainError, Invalid, NotFound
 
 logger = logging.getLogger("helpdesk.files")
@@ -139,8 +141,9 @@ def check_upload(
 ) -> CheckedFile:
     """Measure, sniff and scan an upload, reading it in chunks; raise a DomainError to refuse it.
 
-    Order: too large (413), empty (400), malware by the built-in check (422), type not allowed
-    (415), malware by ClamAV (422) or ClamAV not answering (503).
+    Order: too large (413), empty (400), malware by the built-in check (422), a zip that unpacks to
+    too much (422, helpdesk.archives), type not allowed (415), malware by ClamAV (422) or ClamAV
+    not answering (503).
     """
     limit = settings.MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
     allowed = set(settings.ATTACHMENT_ALLOWED_TYPES if allowed_types is None else allowed_types)
@@ -170,6 +173,12 @@ def check_upload(
     if eicar_found:
         logger.warning("Refused an upload: EICAR test signature (sha256=%s)", sha256)
         raise MalwareDetected("The file was refused: it contains malware (the EICAR test signature).")
+
+    try:
+        archives.check_archive(uploaded)  # before libmagic, a parser or ClamAV may unpack it
+    except archives.UnsafeArchive as refusal:
+        logger.warning("Refused an upload: %s (sha256=%s)", refusal.code, sha256)
+        raise
 
     content_type = magic.from_buffer(bytes(head), mime=True)
     if content_type not in allowed:

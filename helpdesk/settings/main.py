@@ -489,6 +489,20 @@ if (_clamav_scheme == "unix" and not _clamav_where.startswith("/")) or (
 ):
     raise ImproperlyConfigured("CLAMAV_URL must look like unix:///run/clamav/clamd.ctl or tcp://127.0.0.1:3310.")
 CLAMAV_TIMEOUT_SECONDS = env.integer("CLAMAV_TIMEOUT_SECONDS", 30, minimum=1)
+# Zip-based uploads (docx, xlsx, pptx, odt, ods; helpdesk/archives.py) are measured from their central
+# directory before anything opens them, then unpacked in chunks that count what really comes out:
+# at most this much in all and per packed file, this many packed files, and packed files over 1 MiB
+# at most ARCHIVE_MAX_RATIO times their compressed size (422 beyond; decision 0025).
+ARCHIVE_MAX_UNPACKED_BYTES = env.integer("ARCHIVE_MAX_UNPACKED_BYTES", 100 * 1024 * 1024, minimum=1024)
+ARCHIVE_MAX_MEMBER_BYTES = env.integer("ARCHIVE_MAX_MEMBER_BYTES", 50 * 1024 * 1024, minimum=1024)
+ARCHIVE_MAX_MEMBERS = env.integer("ARCHIVE_MAX_MEMBERS", 10_000, minimum=1)
+ARCHIVE_MAX_RATIO = env.integer("ARCHIVE_MAX_RATIO", 100, minimum=1)
+if ARCHIVE_MAX_MEMBER_BYTES > ARCHIVE_MAX_UNPACKED_BYTES:
+    raise ImproperlyConfigured("ARCHIVE_MAX_MEMBER_BYTES must not be larger than ARCHIVE_MAX_UNPACKED_BYTES.")
+# PDFs imported into the knowledge base (knowledge/documents.py): at most this many pages, and at most
+# this much decoded page content, per stream and in all (pypdf's own limits, lowered; 422 beyond).
+PDF_MAX_PAGES = env.integer("PDF_MAX_PAGES", 500, minimum=1)
+PDF_MAX_CONTENT_BYTES = env.integer("PDF_MAX_CONTENT_BYTES", 20 * 1024 * 1024, minimum=1024)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -352,7 +352,10 @@ class DocumentUploadView(APIView):
             "Multipart, field `file`: a .md, .txt, .html, .pdf or .docx file. Checked like ticket attachments "
             "(size 413, type sniffed from the bytes 415, malware 422 `malware_detected`, scanner down 503), its "
             "text extracted, and a draft article made with the file kept as its `source` attachment. A damaged, "
-            "encrypted or unreadable file is 422 `unreadable_document`; one without text 422 `empty_document`."
+            "encrypted or unreadable file is 422 `unreadable_document`; one without text 422 `empty_document`. "
+            "Nothing is opened before it is measured: a .docx that unpacks to too much is 422 `archive_*` (as for "
+            "attachments), a PDF of too many pages or decoded bytes 422 `pdf_too_many_pages` / `pdf_too_large`, a "
+            "document with too much markup or text 422 `docx_too_complex`, `html_too_complex` or `document_too_long`."
         ),
         request={"multipart/form-data": DocumentIn},
         responses={201: ArticleOut, **errors(403, 422, 503)},

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from helpdesk import files
 from knowledge.models import Article, ArticleVersion, Status
+from tests.helpdesk.upload_samples import pdf_of_pages, text_page, with_member, zeros
 from tests.helpers import DOCX_TYPE, EICAR, PNG, assert_problem, matrix, post_file, stored_keys, zip_bytes
 
 pytestmark = pytest.mark.django_db
@@ -245,3 +246,109 @@ def test_download_links_are_for_this_kind_of_file_only(client_for):
 
 def _pdf_without_text() -> bytes:
     return pdf_with_text([]).replace(b"BT /F1 12 Tf 72 720 Td  ET", b"0 0 m 10 10 l S               ")
+
+
+# --- What a document may cost to read (decision 0025) ---------------------------------------------
+
+
+def assert_refused(response, code: str) -> dict:
+    problem = assert_problem(response, 422, code)
+    assert Article.objects.count() == 0
+    assert stored_keys("kb") == []
+    return problem
+
+
+def test_a_compression_bomb_is_refused_before_python_docx_opens_it(client_for, monkeypatch):
+    """Before: the 20 MiB part was read whole (twice over) and then failed as unreadable XML."""
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("python-docx opened the archive before its limits were checked")
+
+    bomb = with_member(docx_document(), zeros("word/document.xml", 20))
+    monkeypatch.setattr(docx, "Document", no_parsing)
+    assert_refused(post_file(client_for("lead"), URL, "laptop.docx", bomb), "archive_ratio")
+
+
+def test_a_word_file_with_more_markup_than_an_article_needs_is_refused_before_it_is_parsed(client_for, monkeypatch):
+    from knowledge import documents
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("python-docx parsed the package")
+
+    data = docx_document()
+    monkeypatch.setattr(docx, "Document", no_parsing)
+    monkeypatch.setattr(documents, "DOCX_MAX_XML_TAGS", 1000)  # the template alone has more
+    problem = assert_refused(post_file(client_for("lead"), URL, "laptop.docx", data), "docx_too_complex")
+    assert "1,000 tags" in problem["detail"]
+
+
+def test_a_pdf_with_more_pages_than_the_limit_is_refused(client_for, settings):
+    settings.PDF_MAX_PAGES = 2
+    lead = client_for("lead")
+    two = pdf_of_pages([text_page("Page one"), text_page("Page two")])
+    assert post_file(lead, URL, "two.pdf", two).status_code == 201
+    Article.objects.all().delete()
+    for key in stored_keys("kb"):
+        files.delete_stored(key)
+    three = pdf_of_pages([text_page("One"), text_page("Two"), text_page("Three")])
+    problem = assert_refused(post_file(lead, URL, "three.pdf", three), "pdf_too_many_pages")
+    assert "3 pages" in problem["detail"]
+
+
+def test_a_pdf_stream_that_decompresses_beyond_the_limit_is_refused(client_for, settings):
+    """1 MiB of content in a 1 KB stream: pypdf stops decompressing at PDF_MAX_CONTENT_BYTES."""
+    settings.PDF_MAX_CONTENT_BYTES = 64 * 1024
+    bomb = pdf_of_pages([text_page("Hello") + b" " * (1024 * 1024)])
+    assert len(bomb) < 4096
+    assert_refused(post_file(client_for("lead"), URL, "bomb.pdf", bomb), "pdf_too_large")
+
+
+def test_it_is_pypdf_itself_that_stops_decompressing(settings):
+    from pypdf.errors import LimitReachedError
+
+    from knowledge import documents
+
+    settings.PDF_MAX_CONTENT_BYTES = 64 * 1024
+    with pytest.raises(documents.DocumentTooComplex) as refused:
+        documents.extract(pdf_of_pages([b" " * (1024 * 1024)]), kind="pdf", name="bomb.pdf")
+    assert isinstance(refused.value.__cause__, LimitReachedError)
+
+
+def test_pages_whose_content_adds_up_beyond_the_limit_are_refused(client_for, settings):
+    settings.PDF_MAX_CONTENT_BYTES = 100 * 1024
+    page = text_page("Hello") + b" " * (40 * 1024)  # each stream under the limit, three of them over it
+    assert_refused(post_file(client_for("lead"), URL, "long.pdf", pdf_of_pages([page] * 3)), "pdf_too_large")
+
+
+def test_an_html_page_with_more_tags_than_the_limit_is_refused_before_it_is_parsed(client_for, monkeypatch):
+    """BeautifulSoup built 1.1 GB of objects for 10 MB of <b>x</b>."""
+    from knowledge import documents
+
+    monkeypatch.setattr(documents, "HTML_MAX_TAGS", 100)
+    page = b"<html><body>" + b"<b>x</b>" * 60 + b"</body></html>"
+    assert_refused(post_file(client_for("lead"), URL, "page.html", page), "html_too_complex")
+
+
+def test_an_html_page_larger_than_the_limit_is_refused_before_it_is_parsed(client_for, monkeypatch):
+    from knowledge import documents
+
+    monkeypatch.setattr(documents, "HTML_MAX_BYTES", 1024)
+    page = b"<html><body><p>" + b"word " * 300 + b"</p></body></html>"
+    problem = assert_refused(post_file(client_for("lead"), URL, "page.html", page), "html_too_complex")
+    assert ".docx or Markdown" in problem["detail"]
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "notes.md"])
+def test_text_longer_than_an_article_can_hold_is_refused_before_it_is_decoded(client_for, name):
+    """4 bytes per character an article holds: decoding and cleaning 10 MB of text took 170 MB."""
+    from knowledge import documents
+
+    assert documents.MAX_TEXT_BYTES == 4 * documents.MAX_BODY_CHARS
+    data = b"Title\n" + b"x" * documents.MAX_TEXT_BYTES
+    problem = assert_refused(post_file(client_for("lead"), URL, name, data), "document_too_long")
+    assert f"{len(data):,} bytes" in problem["detail"]
+
+
+def test_an_html_page_nested_too_deeply_is_a_422_not_a_500(client_for):
+    page = b"<html><body>" + b"<div>" * 5000 + b"deep" + b"</div>" * 5000 + b"</body></html>"
+    assert_refused(post_file(client_for("lead"), URL, "deep.html", page), "html_too_complex")

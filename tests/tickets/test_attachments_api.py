@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from helpdesk import events
+from tests.helpdesk.upload_samples import odt_bytes, stored, with_member, xlsx_bytes, zeros
 from tests.helpers import (
     DOCX_TYPE,
     EICAR,
@@ -19,6 +20,7 @@ from tests.helpers import (
     matrix,
     post_file,
     stored_keys,
+    zip_bytes,
 )
 from tickets import services
 from tickets.models import Ticket
@@ -104,7 +106,7 @@ def test_too_large_is_413(client_for, ticket, settings):
     "name,content",
     [
         ("invoice.pdf", b"<!DOCTYPE html><html><script>alert(1)</script></html>"),
-        ("archive.zip", b"PK\x03\x04" + b"\x00" * 60),
+        ("archive.zip", zip_bytes()),  # a damaged one is refused before its type: test_archive_limits.py
         ("tool.exe", WINDOWS_EXE),
     ],
 )
@@ -176,3 +178,78 @@ def test_docx_and_pdf_pass_whatever_they_are_called(client_for, ticket):
     response = post_file(employee, url(ticket), "steps.docx", docx_bytes("Steps to reproduce"))
     assert response.json()["content_type"] == DOCX_TYPE
     assert post_file(employee, url(ticket), "x.bin", PDF).json()["content_type"] == "application/pdf"
+
+
+# --- Compressed files: measured before anything opens them (decision 0025) -----------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODT_TYPE = "application/vnd.oasis.opendocument.text"
+
+
+def _bomb() -> bytes:
+    """A .docx of some 50 KB whose document part unpacks to 20 MiB of zeros (about 1,000:1)."""
+    return with_member(docx_bytes(), zeros("word/document.xml", 20))
+
+
+def test_a_compression_bomb_is_refused_before_it_is_sniffed_and_nothing_is_stored(client_for, ticket, monkeypatch):
+    from helpdesk import files
+
+    def no_sniffing(*args, **kwargs):
+        raise AssertionError("libmagic saw the archive before its limits were checked")
+
+    monkeypatch.setattr(files.magic, "from_buffer", no_sniffing)
+    version = Ticket.objects.get(pk=ticket.pk).version
+    response = post_file(client_for("employee"), url(ticket), "report.docx", _bomb(), DOCX_TYPE)
+    problem = assert_problem(response, 422, "archive_ratio")
+    assert "1,0" in problem["detail"] and "100:1" in problem["detail"]
+    current = Ticket.objects.get(pk=ticket.pk)
+    assert (current.attachments, current.attachment_count, current.version) == ([], 0, version)
+    assert stored_keys() == []
+
+
+@pytest.mark.parametrize(
+    "setting,value,code",
+    [
+        ("ARCHIVE_MAX_MEMBERS", 5, "archive_too_many_members"),
+        ("ARCHIVE_MAX_MEMBER_BYTES", 200_000, "archive_member_too_large"),
+        ("ARCHIVE_MAX_UNPACKED_BYTES", 500_000, "archive_too_large"),
+        ("ARCHIVE_MAX_RATIO", 10, "archive_ratio"),
+    ],
+)
+def test_each_archive_limit_comes_from_settings_and_has_its_own_code(
+    client_for, ticket, settings, setting, value, code
+):
+    """python-docx's own template: 17 members, 820 KB unpacked, styles at 30:1 in 350 KB parts."""
+    data = docx_bytes("Steps to reproduce")
+    employee = client_for("employee")
+    setattr(settings, setting, value)
+    if setting == "ARCHIVE_MAX_RATIO":
+        data = with_member(data, zeros("word/media/image1.png", 2))
+    assert_problem(post_file(employee, url(ticket), "steps.docx", data), 422, code)
+    assert stored_keys() == []
+
+
+@pytest.mark.parametrize(
+    "name,data,content_type",
+    [
+        ("steps.docx", docx_bytes("Steps to reproduce"), DOCX_TYPE),
+        ("numbers.xlsx", xlsx_bytes(), XLSX_TYPE),
+        ("notes.odt", odt_bytes(), ODT_TYPE),
+        (
+            "chart.docx",
+            with_member(docx_bytes("A chart"), stored("word/embeddings/Book1.xlsx", xlsx_bytes())),
+            DOCX_TYPE,
+        ),
+    ],
+)
+def test_office_files_within_the_limits_are_still_accepted(client_for, ticket, name, data, content_type):
+    response = post_file(client_for("employee"), url(ticket), name, data)
+    assert response.status_code == 201, response.content
+    assert (response.json()["content_type"], response.json()["size"]) == (content_type, len(data))
+
+
+def test_a_damaged_zip_is_refused_before_its_type(client_for, ticket):
+    """It cannot be measured, and a reader that walks the members without the directory could unpack it."""
+    response = post_file(client_for("employee"), url(ticket), "report.docx", b"PK\x03\x04" + b"\x00" * 60)
+    assert_problem(response, 422, "archive_unreadable")
+    assert stored_keys() == []

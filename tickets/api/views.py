@@ -247,7 +247,10 @@ class TicketViewSet(
         summary="Upload a file (multipart, field `file`)",
         description=(
             "The type is sniffed from the bytes and must be on the allowlist (else 415); too large is 413; every "
-            "file is scanned before it is kept, and malware is refused with 422 `malware_detected`."
+            "file is scanned before it is kept, and malware is refused with 422 `malware_detected`. A zip-based "
+            "file (docx, xlsx, pptx, odt, ods, zip) is measured before anything opens it: one that unpacks to too "
+            "much is 422 `archive_ratio`, `archive_member_too_large`, `archive_too_large`, "
+            "`archive_too_many_members` or `archive_nested`, a damaged one 422 `archive_unreadable`."
         ),
         request={"multipart/form-data": AttachmentIn},
         responses={201: AttachmentOut, **errors(403, 409, 422, 503)},
