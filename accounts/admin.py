@@ -1,7 +1,8 @@
 """Django admin for users and departments.
 
 Admins manage everything. A lead sees the users of their own department and edits its employees
-and agents, never raising anyone above agent (accounts.policies decides; this only asks).
+and agents, never raising anyone above agent and never changing a sign-in email (accounts.policies
+decides; this only asks).
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ class UserAdmin(DeletesThroughService, DjangoUserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return policies.can_manage_users(request.user)  # leads deactivate instead
+
+    def get_readonly_fields(self, request, obj=None):
+        # Not a field of the form, so an email posted anyway is never read (the service refuses it too).
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and not policies.can_change_email(request.user, obj):
+            return (*readonly, "email")
+        return readonly
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role":

@@ -90,6 +90,13 @@ def can_manage_departments(user: User) -> bool:
     return user.role >= Role.ADMIN
 
 
+def can_change_email(actor: User, target: User) -> bool:
+    """The sign-in email is the key to the account (a password reset goes to it): only admins change
+    anyone's, never a lead, who could otherwise reset the password and sign in as that person
+    (docs/decisions/0026). Nobody changes their own yet; an admin changing theirs is an admin's change."""
+    return actor.role >= Role.ADMIN
+
+
 # --- Django admin: leads manage the employees and agents of their own department ---------------
 
 

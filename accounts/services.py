@@ -128,7 +128,9 @@ def user_update(*, actor: User, user: User, **changes) -> User:
         raise Invalid("You cannot deactivate or demote yourself; ask another admin.", code="self_lockout")
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
-        _check_email_free(changes["email"], exclude=user)
+        if changes["email"] != user.email:
+            _check_email_change(actor, user)
+            _check_email_free(changes["email"], exclude=user)
     if "skills" in changes:
         changes["skills"] = normalise_tags(changes["skills"], field="skills", most=MAX_SKILLS)
     _check_role_department(changes.get("role", user.role), changes.get("department", user.department))
@@ -160,11 +162,19 @@ def _facts(user: User) -> dict:
     }
 
 
+def _check_email_change(actor: User, user: User) -> None:
+    """The sign-in email is where a password reset goes: whoever changes it can take the account."""
+    if not policies.can_change_email(actor, user):
+        raise NotAllowed("Only admins change a person's sign-in email.")
+
+
 def _publish_changes(user: User, *, actor: User, before: dict, password_changed: bool = False) -> None:
-    """One event per fact: a role change, a (de)activation, and the other changes together."""
+    """One event per fact: a role change, a (de)activation, an email change, and the other changes
+    together. A new email or password has already ended the user's refresh tokens when it was saved
+    (accounts.tokens: they carry a fingerprint of both); user.email_changed tells the old address."""
     after = _facts(user)
     changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
-    role, active = changes.pop("role", None), changes.pop("is_active", None)
+    role, active, email = changes.pop("role", None), changes.pop("is_active", None), changes.pop("email", None)
     if password_changed:
         changes["password"] = [events.REDACTED, events.REDACTED]
     if role is not None:
@@ -174,6 +184,10 @@ def _publish_changes(user: User, *, actor: User, before: dict, password_changed:
     if active is not None:
         kind = events.UserReactivated if user.is_active else events.UserDeactivated
         events.publish(_user_event(kind, user, actor=actor, changes={"is_active": active}))
+    if email is not None:
+        events.publish(
+            _user_event(events.UserEmailChanged, user, actor=actor, changes={"email": email}, previous_email=email[0])
+        )
     if changes:
         events.publish(_user_event(events.UserUpdated, user, actor=actor, changes=changes))
 
@@ -181,8 +195,9 @@ def _publish_changes(user: User, *, actor: User, before: dict, password_changed:
 def user_admin_save(*, actor: User, user: User) -> User:
     """Save a user as a Django admin form left them (the form checked the fields and hashed a new
     password), under the same rules and with the same events as user_create and user_update: a
-    lead manages their department's employees and agents (policies.can_admin_change_user), only
-    admins add users, nobody locks themselves out; one event per fact, a password as [redacted]."""
+    lead manages their department's employees and agents (policies.can_admin_change_user) but
+    never changes their sign-in email (policies.can_change_email), only admins add users, nobody
+    locks themselves out; one event per fact, a password as [redacted]."""
     stored = None if user._state.adding else User.objects.filter(pk=user.pk).first()
     if stored is None and not policies.can_manage_users(actor):
         raise NotAllowed("Only admins create users.")
@@ -190,6 +205,8 @@ def user_admin_save(*, actor: User, user: User) -> User:
         stored is not None and not policies.can_admin_change_user(actor, stored)
     ):
         raise NotAllowed("You may not give this user that role or department.")
+    if stored is not None and normalize_email(user.email) != stored.email:
+        _check_email_change(actor, stored)
     if stored is not None and user.pk == actor.pk and (not user.is_active or user.role < stored.role):
         raise Invalid("You cannot deactivate or demote yourself; ask another admin.", code="self_lockout")
     _check_role_department(user.role, user.department)

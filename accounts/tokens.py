@@ -4,10 +4,11 @@ simplejwt signs and verifies; which refresh tokens are spent lives in accounts.R
 Marking a token spent is one insert on a unique `jti`, so two concurrent refreshes with the same
 token cannot both succeed, on any database, without a transaction.
 
-A refresh token also carries a fingerprint of the password it was issued under (`cred`, an HMAC
-of the password hash, as Django's session hash): setting a new password (a reset, a change, an
-admin) ends every refresh token issued before, with no list of them to keep. Access tokens do not
-carry it and live until they expire (docs/security.md, "Deliberately accepted").
+A refresh token also carries a fingerprint of the credentials it was issued under (`cred`, an HMAC
+of the password hash and the sign-in email, as Django's session hash): setting a new password (a
+reset, a change, an admin) or a new sign-in email (an admin: decision 0026) ends every refresh token
+issued before, with no list of them to keep. Access tokens do not carry it and live until they
+expire (docs/security.md, "Deliberately accepted").
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ class _Refresh(RefreshToken):
 
 
 def _credentials(user: User) -> str:
-    """Changes whenever the password does (a new salt even for the same password)."""
-    return salted_hmac("accounts.tokens.credentials", user.password, algorithm="sha256").hexdigest()[:32]
+    """Changes whenever the password does (a new salt even for the same password) and whenever the
+    sign-in email does: whoever held the account under the old address keeps no session."""
+    signed = f"{user.password}\n{user.email}"  # a hash never holds a newline: no two pairs sign alike
+    return salted_hmac("accounts.tokens.credentials", signed, algorithm="sha256").hexdigest()[:32]
 
 
 def issue_pair(user: User) -> dict[str, str]:
@@ -81,7 +84,10 @@ def rotate(raw_refresh: str) -> dict[str, str]:
     if user is None:
         raise TokenRefused("The account is inactive or gone.", code="user_inactive")
     if not constant_time_compare(str(token.get(CREDENTIALS_CLAIM, "")), _credentials(user)):
-        raise TokenRefused("The password changed since this token was issued; sign in again.", code="token_revoked")
+        raise TokenRefused(
+            "The password or the sign-in email changed since this token was issued; sign in again.",
+            code="token_revoked",
+        )
     if not _spend(token, reason="rotated"):
         raise TokenRefused("This refresh token was already used or revoked.", code="token_revoked")
     return issue_pair(user)

@@ -317,10 +317,19 @@ class UserCreated(UserEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class UserUpdated(UserEvent):
-    """Profile, department, skills, availability, email or password (as REDACTED). A role change
-    and (de)activation are events of their own."""
+    """Profile, department, skills, availability or password (as REDACTED). A role change, an email
+    change and (de)activation are events of their own."""
 
     name = "user.updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserEmailChanged(UserEvent):
+    """An admin changed the sign-in email (`email` is the new one). The old address is told
+    (notifications.account_mail) and the user's refresh tokens end (accounts.tokens)."""
+
+    name = "user.email_changed"
+    previous_email: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -110,10 +110,13 @@ class Rendered:
     removed_text: str  # for those who lose the ticket
     audience: policies.Audience
 
-    def for_groups(self, mine: frozenset[str]) -> str | None:
-        """The text a socket whose user is in the groups `mine` sends (None: nothing)."""
+    def for_groups(self, mine: frozenset[str], *, sees_ticket_now: bool = True) -> str | None:
+        """The text a socket whose user is in the groups `mine` sends (None: nothing). A replay
+        passes `sees_ticket_now` (tickets.policies.visible_tickets): the audience of an old event
+        says who could see the ticket then, and one moved out of the user's reach or deleted since
+        is no longer theirs to hear about (a "removed" carries only the id they had)."""
         if self.audience.reaches(mine):
-            return self.text
+            return self.text if sees_ticket_now else None
         if self.audience.loses(mine):
             return self.removed_text
         return None
@@ -262,9 +265,10 @@ def _position(user: User, last_event_id: str) -> datetime | None:
 
 
 def replay(*, user: User, last_event_id: str, now: datetime | None = None) -> Replay:
-    """What `user` missed after `last_event_id`, as the live feed would have sent it, within the
-    window (FEED_REPLAY_MAX_EVENTS ticket events, FEED_REPLAY_MAX_SECONDS old); outside it, or
-    for an id the outbox no longer has, a resync."""
+    """What `user` missed after `last_event_id`, as the live feed would have sent it, about the
+    tickets they may see now (a "removed" for those they lost), within the window
+    (FEED_REPLAY_MAX_EVENTS ticket events, FEED_REPLAY_MAX_SECONDS old); outside it, or for an id
+    the outbox no longer has, a resync. A constant number of queries, whatever the page holds."""
     now = now or timezone.now()
     since = _position(user, last_event_id) if last_event_id else None
     if since is None:
@@ -281,14 +285,19 @@ def replay(*, user: User, last_event_id: str, now: datetime | None = None) -> Re
     if len(rows) > limit:
         return Replay([], resync="too_many")
     mine = policies.groups_of(user)
+    missed = [events.Event.from_data(data) for _, data in rows]
+    ticket_ids = {event.target_id for event in missed}
+    # Who may see each ticket now, not when the event happened: one query for the whole page.
+    seen_now = set(
+        Ticket.objects.filter(policies.visible_tickets(user), pk__in=ticket_ids).values_list("pk", flat=True)
+    )
     notes: dict[str, list[Notification]] = {}
     for note in Notification.objects.filter(user=user, event_id__in=[pk for pk, _ in rows]).select_related("actor"):
         notes.setdefault(note.event_id, []).append(note)
     texts = []
-    for _, data in rows:
-        event = events.Event.from_data(data)
+    for event in missed:
         assert isinstance(event, events.TicketEvent)
-        text = render(event).for_groups(mine)
+        text = render(event).for_groups(mine, sees_ticket_now=event.target_id in seen_now)
         if text is not None:
             texts.append(text)
         texts.extend(notification_text(note) for note in notes.get(event.id, []))

@@ -6,7 +6,8 @@ NotificationsConfig.ready():
   Not atomic (a channel-layer send): a repeat is dropped by the sockets and the clients by id.
 - `notifications.inbox` (atomic): the in-app notifications of an event, pushed on the feed.
 - `notifications.email` (atomic): the event's emails, queued (sent by the job `notifications.send_emails`).
-- `notifications.account_email` (atomic): the password-reset email, queued the same way.
+- `notifications.account_email` (atomic): the password-reset email and the notice of an email
+  change (to the old address), queued the same way.
 
 docs/events.md lists which event each one hears.
 """
@@ -23,5 +24,8 @@ def connect() -> None:
     dispatch.register("notifications.inbox", inbox.record, events=recipients.EVENTS, atomic=True)
     dispatch.register("notifications.email", mail.queue, events=recipients.EVENTS, atomic=True)
     dispatch.register(
-        "notifications.account_email", account_mail.queue, events=[events.PasswordResetRequested], atomic=True
+        "notifications.account_email",
+        account_mail.queue,
+        events=[events.PasswordResetRequested, events.UserEmailChanged],
+        atomic=True,
     )

@@ -269,6 +269,10 @@ class UserFilter(filters.FilterSet):
     ),
     partial_update=extend_schema(
         summary="Change a user (admins): role, department, skills, deactivate",
+        description=(
+            "A new `email` (the sign-in address) is told to the old address and ends every refresh token the "
+            "person holds: they sign in again with the new one. Only admins change it (decision 0026)."
+        ),
         request=UserIn,
         responses={200: UserOut, **errors(403)},
         examples=[examples.USER_PATCH_IN, examples.USER_OUT],

@@ -84,6 +84,7 @@ def checks(tickets, articles, d_employee):
         "manage D's employees and agents in Django admin": lambda u: account_policies.can_admin_change_user(
             u, d_employee
         ),
+        "change a person's sign-in email (admin or API)": lambda u: account_policies.can_change_email(u, d_employee),
         "read published articles for everyone": lambda u: reads(u, articles["everyone"]),
         "read agents-only articles": lambda u: reads(u, articles["agents"]),
         "read drafts and archived articles": lambda u: reads(u, articles["draft"]),
