@@ -47,7 +47,7 @@ class ArticleForm(forms.ModelForm):
 
 class ArticleVersionInline(admin.TabularInline):
     model = ArticleVersion
-    fields = ("number", "created_at", "author", "title", "visibility", "change_note")
+    fields = ("number", "created_at", "published_at", "author", "title", "visibility", "change_note")
     readonly_fields = fields
     ordering = ("-number",)
     extra = 0

@@ -123,7 +123,11 @@ class Article(EventSourced):
 
 
 class ArticleVersion(models.Model):
-    """One immutable state of an article's content. Never updated; deleted only with its article."""
+    """One immutable state of an article's content. Its content is never updated; `published_at` is
+    stamped once, when the version first goes live. Deleted only with its article.
+
+    A version that was never published is a draft (where personal details sit before a lead cleans
+    them): only the article's editors read it (knowledge.policies.visible_versions)."""
 
     id = ObjectIdPrimaryKey()
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
@@ -140,6 +144,9 @@ class ArticleVersion(models.Model):
     )
     change_note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this version first went live; empty: never published (editors only)."
+    )
 
     class Meta:
         ordering = ["article", "-number"]

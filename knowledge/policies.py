@@ -43,10 +43,20 @@ def visible_articles(user: User, prefix: str = "") -> Q:
     return scope
 
 
+def reads_unpublished_versions(user: User) -> bool:
+    """A version that was never published is a draft: only those who may edit the article read it
+    (docs/decisions/0023-article-history.md)."""
+    return can_write(user)
+
+
 def visible_versions(user: User) -> Q:
-    """Of an article the user may read, the versions whose own visibility the user may read: a
-    version written while the article was for agents stays hidden from employees."""
-    return Q(visibility__lte=max_visibility(user))
+    """Of an article the user may read, the versions the user may read: for readers, the versions
+    that were once published (never a draft), of a visibility the user may read (a version written
+    while the article was for agents stays hidden from employees); for editors, every version."""
+    scope = Q(visibility__lte=max_visibility(user))
+    if not reads_unpublished_versions(user):
+        scope &= Q(published_at__isnull=False)
+    return scope
 
 
 # --- What the AI reads (ai_assist's index, chatbot and drafts ask here) ------------------------

@@ -376,6 +376,8 @@ def article_update(
         if not new_slug or Article.objects.filter(slug=new_slug).exclude(pk=article.pk).exists():
             raise Invalid("Another article has this slug.", errors={"slug": ["Already taken."]})
         extra["slug"] = new_slug
+    elif slug is None:
+        extra.update(_slug_following_title(article, wanted.title))
     if not changed:
         if extra:
             event = partial(_event, events.ArticleUpdated, actor=actor, changed=["slug"], fields=("slug",))
@@ -400,11 +402,27 @@ def article_revert(*, actor: User, article: Article, number: int, change_note: s
         raise Invalid("The article has no such version.", errors={"version": [f"No version {number}."]})
     content = Content.of(old)
     changed = content.changed_from(Content.of(article))
+    extra = _slug_following_title(article, content.title)
     note = _clean_text(change_note, field="change_note", limit=500) or f"Reverted to version {number}."
     event = partial(
-        _event, events.ArticleUpdated, actor=actor, changed=changed, fields=tuple(changed), reverted_to=number
+        _event,
+        events.ArticleUpdated,
+        actor=actor,
+        changed=[*changed, *extra],
+        fields=(*changed, *extra),
+        reverted_to=number,
     )
-    return _new_version(article, actor=actor, content=content, note=note, expected_version=article.version, event=event)
+    return _new_version(
+        article, actor=actor, content=content, note=note, expected_version=article.version, event=event, **extra
+    )
+
+
+def _slug_following_title(article: Article, title: str) -> dict:
+    """Until an article is first published its slug follows its title, so that a published slug
+    never carries a draft's title (which may name a person or quote a ticket)."""
+    if article.published_at is not None or title == article.title:
+        return {}
+    return {"slug": _free_slug(title, exclude=article.pk)}
 
 
 def _new_version(
@@ -430,13 +448,17 @@ def _new_version(
     }
     with transaction.atomic():  # on SQL: the article, its event, the version row and tags together
         article = _write(article, fields=fields, event=event, version=expected_version)
-        _record_version(article, number=number, content=content, author=actor, note=note, at=now)
+        # An edit of a published article is live at once: that version is published.
+        published_at = now if article.status == Status.PUBLISHED else None
+        _record_version(
+            article, number=number, content=content, author=actor, note=note, at=now, published_at=published_at
+        )
         _sync_tags(article)
     return article
 
 
 def _record_version(
-    article: Article, *, number: int, content: Content, author: User | None, note: str, at
+    article: Article, *, number: int, content: Content, author: User | None, note: str, at, published_at=None
 ) -> ArticleVersion | None:
     """Write the row of a version this writer made (or re-creates); a row already there is the same."""
     try:
@@ -454,9 +476,18 @@ def _record_version(
                 author=author,
                 change_note=note,
                 created_at=at,
+                published_at=published_at,
             )
     except IntegrityError:
         return None
+
+
+def _mark_published(article: Article, *, at) -> None:
+    """Stamp the version the article shows as published, once (the stamp of its first time live
+    stays). The one change a version row ever takes, a conditional update."""
+    ArticleVersion.objects.filter(article=article, number=article.version, published_at__isnull=True).update(
+        published_at=at
+    )
 
 
 def _ensure_version_row(article: Article) -> None:
@@ -470,6 +501,7 @@ def _ensure_version_row(article: Article) -> None:
             author=article.updated_by,
             note=article.change_note,
             at=article.updated_at,
+            published_at=article.updated_at if article.status == Status.PUBLISHED else None,
         )
 
 
@@ -509,8 +541,13 @@ def _move(
 
     if article.status not in MOVES[to]:
         raise Conflict(f"The article is {article.status}; it cannot become {to}.", code="invalid_transition")
+    _ensure_version_row(article)
     try:
-        return _write(article, fields=fields, event=event, statuses=MOVES[to])
+        with transaction.atomic():  # on SQL: the article, its event and the version's stamp together
+            article = _write(article, fields=fields, event=event, statuses=MOVES[to])
+            if to == Status.PUBLISHED:
+                _mark_published(article, at=now)
+            return article
     except Conflict:  # moved meanwhile (the article is refreshed)
         raise Conflict(f"The article is {article.status}; it cannot become {to}.", code="invalid_transition") from None
 
@@ -597,6 +634,8 @@ def articles_rebuild_derived(*, progress=iter) -> dict:
         if not ArticleVersion.objects.filter(article=article, number=article.version).exists():
             _ensure_version_row(article)
             healed += 1
+        if article.status == Status.PUBLISHED:  # a crash between the publish and its stamp
+            _mark_published(article, at=article.published_at or article.updated_at)
         _sync_tags(article)
         tags += len(article.tags)
     search.backend().rebuild()

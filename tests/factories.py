@@ -192,6 +192,7 @@ class ArticleVersionFactory(factory.django.DjangoModelFactory):
     author = factory.SelfAttribute("article.updated_by")
     change_note = factory.SelfAttribute("article.change_note")
     created_at = factory.SelfAttribute("article.updated_at")
+    published_at = factory.SelfAttribute("article.published_at")  # the version it showed when live
 
 
 # --- audit and ai_assist ------------------------------------------------------------------------

@@ -79,6 +79,7 @@ _VERSION_ROW = {
     "author": _LEAD,
     "change_note": "Contractors too.",
     "created_at": "2026-11-25T09:50:00Z",
+    "published_at": "2026-11-25T10:05:00Z",
     "changed": ["title"],
 }
 VERSION_PAGE = OpenApiExample(
@@ -98,6 +99,7 @@ VERSION_OUT = OpenApiExample(
         "author": _LEAD,
         "change_note": "Contractors too.",
         "created_at": "2026-11-25T09:50:00Z",
+        "published_at": "2026-11-25T10:05:00Z",
         "diff": {
             "previous": 2,
             "changed": ["title"],

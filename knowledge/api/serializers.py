@@ -187,7 +187,7 @@ class VersionListOut(serializers.ModelSerializer):
 
     class Meta:
         model = ArticleVersion
-        fields = ["number", "title", "visibility", "author", "change_note", "created_at", "changed"]
+        fields = ["number", "title", "visibility", "author", "change_note", "created_at", "published_at", "changed"]
         read_only_fields = fields
 
     def get_changed(self, version) -> list[str]:
@@ -220,6 +220,7 @@ class VersionOut(VersionListOut):
             "author",
             "change_note",
             "created_at",
+            "published_at",
             "diff",
         ]
         read_only_fields = fields

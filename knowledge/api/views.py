@@ -255,8 +255,9 @@ class ArticleViewSet(
         tags=TAGS,
         summary="The article's version history, newest first",
         description=(
-            "Versions of an article you may read. A version saved while the article was for a higher role than "
-            "yours is left out (leads and admins see all)."
+            "Versions of an article you may read: readers see the versions that were published (a draft never "
+            "is, nor a version saved while the article was for a higher role than theirs); leads and admins, "
+            "who edit articles, see every version, `published_at` null for one that never went live."
         ),
         responses={200: VersionPageOut},
         examples=[examples.VERSION_PAGE],

@@ -19,11 +19,12 @@ def versions_url(article) -> str:
 
 @pytest.fixture
 def edited(people, categories):
-    """Version 1 (draft), 2 (body), 3 (title, tags, category), then published."""
+    """Version 1, published; then 2 (body) and 3 (title, tags, category), each live at once."""
     lead = people["lead"]
     article = services.article_create(
         actor=lead, title="Reset your password", body="Step one.\nStep two.", tags=["passwords"]
     )
+    article = services.article_publish(actor=lead, article=article)
     article = services.article_update(
         actor=lead, article=article, version=1, body="Step one.\nStep two, better.\nStep three.", change_note="More"
     )
@@ -36,7 +37,7 @@ def edited(people, categories):
         category=categories["hardware"],
         change_note="Retitled",
     )
-    return services.article_publish(actor=lead, article=article)
+    return article
 
 
 def test_every_content_change_is_a_version_with_author_time_and_note(people, edited):
@@ -100,10 +101,10 @@ def test_versions_written_for_a_higher_role_stay_hidden(client_for, people):
     article = services.article_create(
         actor=lead, title="Gateway", body="Internal: the admin password is in the vault.", visibility=Visibility.AGENTS
     )
-    article = services.article_update(
+    article = services.article_publish(actor=lead, article=article)
+    services.article_update(
         actor=lead, article=article, version=1, body="Public: ask the helpdesk.", visibility=Visibility.EVERYONE
     )
-    services.article_publish(actor=lead, article=article)
     employee = client_for("employee")
     rows = employee.get(versions_url(article)).json()["results"]
     assert [row["number"] for row in rows] == [2]
@@ -202,3 +203,114 @@ def test_a_version_row_another_writer_already_recreated_is_not_an_error(people, 
     )
     services.article_update(actor=people["lead"], article=article, version=3, body="Still works after it")
     assert ArticleVersion.objects.filter(article=edited).count() == 4
+
+
+# --- History that was never public stays with the editors (issue 21, decision 0023) ------------
+
+PRIVATE = "Jane Doe's laptop, asset 4471, phone +44 20 7946 0958"
+
+
+@pytest.fixture
+def cleaned(people):
+    """A draft that named a person (version 1), cleaned by the lead (version 2), then published."""
+    lead = people["lead"]
+    article = services.article_create(
+        actor=lead, title="Jane Doe cannot print", body=f"Reported for {PRIVATE}: the driver was missing."
+    )
+    article = services.article_update(
+        actor=lead, article=article, version=1, title="Printing fails after an update", body="Reinstall the driver."
+    )
+    return services.article_publish(actor=lead, article=article)
+
+
+@pytest.mark.parametrize("who,expected", matrix([401, 404, 404, 404, 200, 200]))
+def test_a_version_never_published_is_read_by_editors_only(client_for, cleaned, who, expected):
+    client = client_for(who)
+    listed = client.get(versions_url(cleaned))
+    if who == "anonymous":
+        assert listed.status_code == 401
+        return
+    numbers = [row["number"] for row in listed.json()["results"]]
+    assert numbers == ([2, 1] if expected == 200 else [2])
+    assert client.get(f"{versions_url(cleaned)}1/").status_code == expected
+    shown = client.get(f"{versions_url(cleaned)}2/").json()
+    if expected == 200:
+        assert shown["diff"]["previous"] == 1 and "Jane" in shown["diff"]["fields"]["title"]["from"]
+    else:  # the diff compares with nothing the reader may see: no trace of the draft
+        assert shown["diff"]["previous"] is None and "Jane" not in str(shown) and "4471" not in str(shown)
+        for response in (listed, client.get(f"{URL}{cleaned.pk}/"), client.get(f"{URL}?q=Jane")):
+            assert "Jane" not in response.content.decode() and "4471" not in response.content.decode()
+
+
+def test_editors_see_which_versions_went_live(client_for, cleaned):
+    rows = client_for("lead").get(versions_url(cleaned)).json()["results"]
+    assert [(row["number"], row["published_at"] is not None) for row in rows] == [(2, True), (1, False)]
+
+
+def test_search_finds_no_draft_text_for_readers(client_for, cleaned):
+    for who in ("employee", "agent"):
+        assert client_for(who).get("/api/v1/kb/search/", {"q": "Jane Doe 4471"}).json()["count"] == 0
+
+
+def test_the_audit_log_of_drafts_is_for_editors_only(client_for, cleaned):
+    """The audit API names draft titles (an article's history): leads, who edit articles, and admins."""
+    for who in ("employee", "agent"):
+        assert client_for(who).get("/api/v1/audit/").status_code in (403, 404)
+
+
+def test_edits_of_a_live_article_are_published_and_edits_while_archived_are_not_until_republished(people):
+    lead = people["lead"]
+    article = services.article_publish(
+        actor=lead, article=services.article_create(actor=lead, title="VPN", body="Use the client.")
+    )
+    article = services.article_update(actor=lead, article=article, version=1, body="Use the new client.")
+    article = services.article_archive(actor=lead, article=article)
+    article = services.article_update(actor=lead, article=article, version=2, body="Draft while archived.")
+    article = services.article_update(actor=lead, article=article, version=3, body="Cleaned while archived.")
+
+    def live() -> list[int]:
+        versions = ArticleVersion.objects.filter(article=article, published_at__isnull=False)
+        return sorted(versions.values_list("number", flat=True))
+
+    assert live() == [1, 2]
+    services.article_publish(actor=lead, article=article)
+    assert live() == [1, 2, 4]  # version 3 was never live
+
+
+def test_the_slug_follows_the_title_until_first_published(client_for, people):
+    lead = client_for("lead")
+    created = lead.post(URL, {"title": "Laptop for Jane Doe", "body": "Set it up."}, format="json").json()
+    assert created["slug"] == "laptop-for-jane-doe"
+    retitled = lead.patch(
+        f"{URL}{created['id']}/", {"version": 1, "title": "Setting up a new laptop"}, format="json"
+    ).json()
+    assert retitled["slug"] == "setting-up-a-new-laptop"
+    reverted = lead.post(f"{URL}{created['id']}/revert/", {"version": 1}, format="json").json()
+    assert reverted["slug"] == "laptop-for-jane-doe"  # still a draft: it follows the title back
+    lead.patch(f"{URL}{created['id']}/", {"version": 3, "title": "Setting up a new laptop"}, format="json")
+    published = lead.post(f"{URL}{created['id']}/publish/").json()
+    assert published["slug"] == "setting-up-a-new-laptop" and "jane" not in published["slug"]
+    after = lead.patch(f"{URL}{created['id']}/", {"version": 4, "title": "New laptops"}, format="json").json()
+    assert after["slug"] == "setting-up-a-new-laptop"  # published: links keep working
+    renamed = lead.patch(f"{URL}{created['id']}/", {"version": 5, "slug": "new-laptops"}, format="json").json()
+    assert renamed["slug"] == "new-laptops"  # an editor may still rename it on purpose
+
+
+def test_the_migration_stamps_what_was_live(people):
+    """Existing history: the version shown when last published and every later edit while live."""
+    import importlib
+
+    from django.apps import apps
+
+    lead = people["lead"]
+    article = services.article_create(actor=lead, title="Wi-Fi", body="Draft one.")
+    article = services.article_update(actor=lead, article=article, version=1, body="Draft two.")
+    article = services.article_publish(actor=lead, article=article)
+    services.article_update(actor=lead, article=article, version=2, body="Live edit.")
+    archived = services.article_create(actor=lead, title="Old", body="Never published, archived.")
+    services.article_archive(actor=lead, article=archived)
+    ArticleVersion.objects.update(published_at=None)
+    migration = importlib.import_module("knowledge.migrations.0004_version_published_at")
+    migration.stamp_published_versions(apps, None)
+    stamped = ArticleVersion.objects.filter(published_at__isnull=False)
+    assert sorted(stamped.values_list("article_id", "number")) == [(article.pk, 2), (article.pk, 3)]

@@ -23,6 +23,7 @@ Cases (the object a row acts on; `object:variant` changes only the request):
   article            published, for everyone (two versions)
   agents_article     published, for agents; leads_article: published, for leads
   draft_article      a draft; doc_article: a draft imported from a document (its file: doc_file)
+  history_article    published, for everyone; its version 1 was a draft never published (MKDRAFTHIST)
   category / empty_category, department / empty_department
   agent_user         the Network agent's account
   conversation       employee's chatbot conversation
@@ -54,6 +55,7 @@ VISIBLE: dict[str, set[str]] = {
     "agents_article": {"agent_other", "agent", "lead", "admin"},
     "leads_article": {"lead", "admin"},
     "draft_article": {"lead", "admin"},
+    "history_article": {"employee", "employee_other", "agent_other", "agent", "lead", "admin"},
     "doc_article": {"lead", "admin"},
     "agent_user": {"agent", "lead", "admin"},
     "conversation": {"employee"},
@@ -73,6 +75,7 @@ MARKERS: dict[str, set[str]] = {
     "MKAGENTS": VISIBLE["agents_article"],
     "MKLEADS": VISIBLE["leads_article"],
     "MKDRAFT": VISIBLE["draft_article"],
+    "MKDRAFTHIST": {"lead", "admin"},  # the never-published version 1 of `history_article`: its editors
     "MKCONV": {"employee", "admin"},  # admins read every chat answer in the suggestion log
     "MKAUDITNET": VISIBLE["audit_net"],
     "MKAUDITHW": VISIBLE["audit_hw"],
@@ -148,6 +151,9 @@ kb-article-versions               GET      article               401  200  200  
 kb-article-versions               GET      leads_article         401  404  404  404  404  200  200
 kb-article-version                GET      article               401  200  200  200  200  200  200
 kb-article-version                GET      draft_article         401  404  404  404  404  200  200
+kb-article-versions               GET      history_article       401  200  200  200  200  200  200
+kb-article-version                GET      history_article       401  404  404  404  404  200  200
+kb-article-detail                 GET      history_article       401  200  200  200  200  200  200
 kb-search                         GET      -                     401  200  200  200  200  200  200
 kb-tags                           GET      -                     401  200  200  200  200  200  200
 kb-documents                      POST     -                     401  403  403  403  403  201  201

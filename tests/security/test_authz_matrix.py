@@ -176,12 +176,20 @@ def build_world() -> World:
     article = kb.article_update(
         actor=lead, article=article, version=article.version, body="Open the self-service portal and reset it."
     )
+    history = kb.article_create(
+        actor=lead, title="Printer jam MKDRAFTHIST", body="Reported by MKDRAFTHIST at desk 4.17."
+    )
+    history = kb.article_update(
+        actor=lead, article=history, version=1, title="Clear a printer jam", body="Open tray 2 and pull the sheet."
+    )
+    history = kb.article_publish(actor=lead, article=history)
     category = CategoryFactory(name="Accounts")
     objects = {
         "ticket": ticket,
         "hw_ticket": hw_ticket,
         "triage_ticket": triage_ticket,
         "article": article,
+        "history_article": history,
         "agents_article": ArticleFactory(
             title="Unlock a directory account MKAGENTS", category=category, visibility=Visibility.AGENTS
         ),
@@ -216,7 +224,7 @@ def build_world() -> World:
         ),
     }
     # The AI reads what the index holds (factories and a transaction that never commits index nothing).
-    for name in ("article", "agents_article", "leads_article"):
+    for name in ("article", "history_article", "agents_article", "leads_article"):
         retrieval.article_corpus().upsert(objects[name])
     retrieval.ticket_corpus().upsert([ticket, hw_ticket, triage_ticket])
     objects["conversation"] = chat.ask(user=employee, message="MKCONV how do I reset my password?").conversation
