@@ -31,3 +31,12 @@ def departments_for(*, user: User) -> QuerySet[Department]:
 
 def department_for(*, user: User, department_id: str) -> Department:
     return get_object_or_404(departments_for(user=user), pk=department_id)
+
+
+def people_names() -> list[str]:
+    """Every account's first and last name: what a text must not name when it is for others
+    (ai_assist.ml.personal). One query; names only."""
+    return [
+        " ".join(part for part in names if part)
+        for names in User.objects.exclude(first_name="", last_name="").values_list("first_name", "last_name")
+    ]

@@ -1,48 +1,44 @@
-"""Agent tools: a reply drafted to the requester, a summary for an agent taking a ticket over, and
+"""Agent tools: a reply drafted to the requester, a summary for an agent taking over, and
 an article drafted from a resolved ticket. Each is logged as a Suggestion (ai_assist.services).
 
-What each may read is decided here, before anything is ranked or written:
-- a draft reply is grounded in the published articles the agent may read that its requester may
-  read too, and in the public answers of resolved tickets the agent may see (tickets.policies.
-  retrieval_scope, narrowed to resolved ones), ranked as the chatbot ranks (ai_assist.chat); the
-  ticket itself is shown to a model as its public thread only, so an internal note can never be
-  quoted into a text meant for the requester;
-- a summary reads the thread as its reader may (tickets.selectors.comments_for: internal notes
-  for staff only), marked as such;
-- an article reads a resolved ticket's public thread only, and becomes a draft through
-  knowledge.services (which checks that the author may write the knowledge base).
+Each text's audience is decided first (ai_assist.audience), and it draws only on what that
+audience may read:
+- a draft reply is read by the requester and sent by the agent: it stands on the published
+  articles both may read and the resolved tickets both may open (ai_assist.grounding, as the
+  chatbot finds them), never on another requester's ticket; the ticket itself is shown to a model
+  as its public thread only, so an internal note can never be quoted into it;
+- a summary is read by the staff member who asked: the thread as they may read it
+  (tickets.selectors.comments_for: internal notes for staff only), marked as such;
+- an article drafted from a resolved ticket is read by everyone of its visibility: the ticket's
+  public thread with personal data removed first (ai_assist.ml.personal), the draft saying what was
+  removed, written through knowledge.services (which checks that the author may write it).
 
 Generation: the configured chat model (ai_assist.llm) when there is one; when it fails or misses
 its deadline, the extractive path answers within the same request (`path` = "fallback"); with no
 model, the extractive path (`path` = "extractive"). Citations `[n]` point at the retrieved
 passages; after generation, a number that names no retrieved passage is removed from the text, and
-every citation is checked again to exist and be readable by the asker.
+every citation is checked again against the audience (ai_assist.grounding.cite).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-from django.urls import reverse
-
 from accounts.models import User
-from ai_assist import embeddings, llm, retrieval, services
+from ai_assist import embeddings, grounding, llm, services
+from ai_assist.audience import TICKET, Form, SourceUse, Text, allowed_sources, audience_for, scrubber
+from ai_assist.llm import EXTRACTIVE, FALLBACK, LLM
+from ai_assist.ml import personal
 from ai_assist.ml import thread as threads
-from ai_assist.ml.compose import Passage
 from ai_assist.models import Suggestion
+from helpdesk.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
 QUERY_CHARS = 2_000
-EXTRACTIVE = "extractive"
-LLM = "llm"
-FALLBACK = "fallback"
 EXTRACTIVE_MODEL = "extractive-thread-v1"  # ai_assist.ml.thread; drafts name the answerer
-_MARKER = re.compile(r"\s?\[(\d{1,2})\]")
 
 DRAFT_PROMPT = (
     "You are a helpdesk agent writing a reply to the person who opened the ticket below. Use only the "
@@ -116,114 +112,14 @@ def thread_for(*, reader: User, ticket) -> threads.Thread:
     )
 
 
-# --- Retrieval ------------------------------------------------------------------------------
+# --- Sources ---------------------------------------------------------------------------------
 
 
-def resolved_scope(user: User):
-    """The resolved (or closed) tickets `user` may see: tickets.policies' retrieval scope,
-    narrowed, with its own key for the corpus's cached candidate masks."""
-    from tickets.models import Status
-    from tickets.policies import TicketScope, retrieval_scope
-
-    scope = retrieval_scope(user)
-    return TicketScope(scope.q & Q(status__in=(Status.RESOLVED, Status.CLOSED)), f"{scope.key}:resolved")
-
-
-def draft_sources(*, reader: User, requester: User, question: str, exclude_ticket: str | None = None):
-    """What a draft may stand on, as the chatbot finds it (ai_assist.chat): the published
-    articles both `reader` and the `requester` may read (a reply quotes and cites nothing its
-    recipient could not open: an agents-only article is for the agent), ranked hybrid; when
-    none answers, the public answers by staff of resolved tickets `reader` may see. The
-    extractive answerer decides. Returns (answer, every source ranked), the ticket being answered
-    left out."""
-    from ai_assist import chat  # chat builds on this module's citation checks
-
-    vector = embeddings.embed_one(question)
-    audience = requester if requester.role < reader.role else reader  # visibility is by role
-    articles = retrieval.article_corpus().rank(reader=audience, question=question, embedding=vector, limit=chat.SOURCES)
-    answer = chat.ANSWERER.answer(question, articles)
-    tickets = []
-    if not answer.composed.answered:
-        tickets = [
-            source
-            for source in chat.ticket_sources(user=reader, question=question, vector=vector)
-            if source.passage.id != exclude_ticket
-        ]
-        if tickets:
-            from_tickets = chat.ANSWERER.answer(question, tickets)
-            if from_tickets.composed.answered:
-                answer = from_tickets
-    return answer, [*articles, *tickets]
-
-
-def draft_answerer_name() -> str:
-    from ai_assist import chat
-
-    return chat.ANSWERER.name
-
-
-def _source_rows(sources) -> list[dict]:
-    return [
-        {"kind": s.passage.kind, "id": s.passage.id, "title": s.passage.title, "score": round(s.passage.score, 4)}
-        for s in sources
-    ]
-
-
-def citation_url(kind: str, object_id: str) -> str:
-    if kind == "article":
-        return reverse("kb-article-detail", kwargs={"pk": object_id})
-    return reverse("ticket-detail", kwargs={"pk": object_id})
-
-
-def checked_citations(*, reader: User, cited: list[tuple[int, Passage]]) -> list[dict]:
-    """The citations whose article or ticket exists and `reader` may read now, as the API shows
-    them: [{n, kind, id, title, url}]."""
-    from knowledge.models import Article
-    from knowledge.policies import ai_readable_articles
-    from tickets.models import Ticket
-    from tickets.policies import visible_tickets
-
-    article_ids = {p.id for _, p in cited if p.kind == "article"}
-    ticket_ids = {p.id for _, p in cited if p.kind == "ticket"}
-    articles = (
-        dict(Article.objects.filter(ai_readable_articles(reader), pk__in=article_ids).values_list("id", "title"))
-        if article_ids
-        else {}
-    )
-    tickets = (
-        dict(Ticket.objects.filter(visible_tickets(reader), pk__in=ticket_ids).values_list("id", "title"))
-        if ticket_ids
-        else {}
-    )
-    readable = {"article": articles, "ticket": tickets}
-    return [
-        {"n": n, "kind": p.kind, "id": p.id, "title": readable[p.kind][p.id], "url": citation_url(p.kind, p.id)}
-        for n, p in cited
-        if p.id in readable.get(p.kind, {})
-    ]
-
-
-def keep_citations(text: str, passages: list[Passage]) -> tuple[str, list[tuple[int, Passage]]]:
-    """The markers [n] of a model's text that name a retrieved passage, in order of first use;
-    any other marker is removed from the text."""
-    cited: dict[int, Passage] = {}
-
-    def check(match: re.Match) -> str:
-        n = int(match.group(1))
-        if 1 <= n <= len(passages):
-            cited.setdefault(n, passages[n - 1])
-            return match.group(0)
-        return ""
-
-    return _MARKER.sub(check, text), list(cited.items())
-
-
-def _strip_unreadable(text: str, cited: list[tuple[int, Passage]], kept: list[dict]) -> str:
-    """Remove the markers of citations that did not pass the readability check."""
-    dropped = {n for n, _ in cited} - {c["n"] for c in kept}
-    if not dropped:
-        return text
-    return _MARKER.sub(lambda m: "" if int(m.group(1)) in dropped else m.group(0), text)
+def _ticket_allowed(audience, ticket, form: Form = Form.VERBATIM) -> None:
+    """The ticket a tool writes about must pass the audience check (the view found it through the
+    caller's scope; this is the same rule asked once more, as every AI text asks it)."""
+    if (TICKET, ticket.pk) not in allowed_sources(audience, [SourceUse(TICKET, ticket.pk, form)]):
+        raise NotFound("No such ticket.")
 
 
 # --- Generation -----------------------------------------------------------------------------
@@ -264,9 +160,13 @@ def draft_reply(*, actor: User, ticket) -> Written:
     public = thread_for(reader=actor, ticket=ticket).public()  # never an internal note, whoever asks
     asked = threads.open_question(public)
     question = ticket.title if not asked or asked == ticket.title else f"{ticket.title}. {asked}"
-    answer, sources = draft_sources(
-        reader=actor, requester=ticket.requester, question=question[:QUERY_CHARS], exclude_ticket=ticket.pk
+    audience = audience_for(Text.DRAFT_REPLY, writer=actor, requester=ticket.requester)
+    _ticket_allowed(audience, ticket)
+    question = question[:QUERY_CHARS]
+    found = grounding.find(
+        audience=audience, question=question, vector=embeddings.embed_one(question), exclude_ticket=ticket.pk
     )
+    answer = found.answer
     passages = list(answer.passages)
 
     def extractive() -> str:
@@ -283,24 +183,23 @@ def draft_reply(*, actor: User, ticket) -> Written:
             f"Agent's name: {_first_name(actor)}\nWrite the reply.",
         ),
     ]
-    answerer = draft_answerer_name()
+    answerer = grounding.ANSWERER.name
     if answer.composed.answered:
         generated = _generate(messages, extractive=extractive, extractive_model=answerer)
     else:
         generated = _Generated(extractive(), EXTRACTIVE, answerer)
     if generated.path == LLM:
-        text, cited = keep_citations(generated.text, passages)
+        text, cited = grounding.keep_citations(generated.text, passages)
     else:
         text, cited = generated.text, [(c.n, c.passage) for c in answer.composed.citations]
-    citations = checked_citations(reader=actor, cited=cited)
-    text = _strip_unreadable(text, cited, citations)
+    text, citations = grounding.cite(audience=audience, text=text, cited=cited)
     suggestion = services.suggestion_record(
         kind=Suggestion.Kind.DRAFT,
         actor=actor,
         ticket=ticket,
         inputs={"ticket": ticket.pk, "question": services.clipped(question), "reason": answer.reason},
         output={"text": text, "citations": citations, "answered": bool(citations)},
-        sources=_source_rows(sources),
+        sources=found.logged(),
         model=generated.model,
         path=generated.path,
         error=generated.error,
@@ -312,6 +211,7 @@ def draft_reply(*, actor: User, ticket) -> Written:
 def summarise_ticket(*, actor: User, ticket) -> Written:
     """A short summary of `ticket`'s thread as `actor` may read it, for an agent taking over."""
     started = time.perf_counter()
+    _ticket_allowed(audience_for(Text.SUMMARY, writer=actor), ticket)
     thread = thread_for(reader=actor, ticket=ticket)
     notes = "Internal notes are marked; they are for staff." if any(m.internal for m in thread.messages) else ""
     messages = [("system", f"{SUMMARY_PROMPT} {notes}".strip()), ("human", threads.as_text(thread))]
@@ -355,30 +255,30 @@ def article_from_ticket(*, actor: User, ticket, visibility: int, category=None):
             errors={"ticket": ["The ticket is not resolved."]},
         )
     started = time.perf_counter()
-    public = thread_for(reader=actor, ticket=ticket).public()
+    _ticket_allowed(audience_for(Text.ARTICLE, writer=actor, visibility=visibility), ticket, Form.SCRUBBED)
+    # Everyone of `visibility` reads the article: personal data leaves before any model sees the thread.
+    scrub = personal.Tally(scrubber(ticket.requester, ticket.assignee))
+    public = threads.without_people(thread_for(reader=actor, ticket=ticket).public(), scrub)
     extractive_draft = threads.article_from_thread(public)
     messages = [("system", ARTICLE_PROMPT), ("human", threads.as_text(public))]
     generated = _generate(messages, extractive=lambda: extractive_draft.body)
-    draft = (
-        _article_from_markdown(threads.scrub(generated.text), extractive_draft)
-        if generated.path == LLM
-        else extractive_draft
-    )
+    draft = _article_from_markdown(generated.text, extractive_draft) if generated.path == LLM else extractive_draft
+    body = f"{scrub(draft.body)}\n\n_{personal.note(scrub.removed)}_"
     article = kb_services.article_create(
         actor=actor,
-        title=draft.title,
-        body=draft.body,
-        summary=draft.summary,
+        title=scrub(draft.title),
+        body=body,
+        summary=scrub(draft.summary),
         category=category,
         visibility=visibility,
-        change_note=f"Drafted by the AI ({generated.path}) from ticket {ticket.pk}.",
+        change_note=f"Drafted by the AI ({generated.path}) from a resolved ticket, personal data removed.",
     )
     suggestion = services.suggestion_record(
         kind=Suggestion.Kind.ARTICLE,
         actor=actor,
         ticket=ticket,
         inputs={"ticket": ticket.pk, "visibility": visibility},
-        output={"article": article.pk, "title": article.title, "text": draft.body},
+        output={"article": article.pk, "title": article.title, "text": body, "removed": dict(scrub.removed)},
         model=generated.model,
         path=generated.path,
         error=generated.error,

@@ -3,9 +3,9 @@
 One turn (`ask`, or `ask_stream` for server-sent events):
 1. the conversation is the asker's own (another's is a 404) or a new one; a follow-up that does
    not stand alone ("and on my phone?") is read together with the previous question (`condense`);
-2. retrieval, visibility first: the published articles the asker may read, ranked hybrid over
-   their units (ai_assist.retrieval.articles), and, when no article answers, the public answers of
-   resolved tickets the asker may see (tickets.policies' scope, narrowed to resolved ones);
+2. retrieval for the answer's audience, the asker (ai_assist.audience), visibility first: the
+   published articles the asker may read and, when none answers, the public answers of resolved
+   tickets the asker may see (ai_assist.grounding, shared with draft replies);
 3. the extractive answerer (ai_assist.ml.answer) decides whether anything answers: if nothing
    does, the honest no-answer, with no citation, and an offer to open a ticket (deflection);
 4. generation: the configured chat model (ai_assist.llm) writes from the passages the answerer
@@ -15,7 +15,8 @@ One turn (`ask`, or `ask_stream` for server-sent events):
    (`path` = "fallback"); with no model configured the extractive answer is the answer
    (`path` = "extractive");
 5. both turns are stored, the answer logged as a Suggestion (inputs, ranked sources, output,
-   path, model, latency), and every citation checked once more to be readable by the asker now.
+   path, model, latency), and every citation checked once more against the audience now (the
+   marker of one that fails is removed from the text).
 """
 
 from __future__ import annotations
@@ -31,16 +32,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from ai_assist import embeddings, llm, retrieval, services
-from ai_assist.agent_tools import (
-    EXTRACTIVE,
-    FALLBACK,
-    LLM,
-    checked_citations,
-    keep_citations,
-    resolved_scope,
-)
-from ai_assist.ml.answer import Answer, Answerer, ScoredUnit, Source, terms_of, units_of
+from ai_assist import embeddings, grounding, llm, services
+from ai_assist.audience import Audience, Text, audience_for
+from ai_assist.grounding import ANSWERER, Found
+from ai_assist.llm import EXTRACTIVE, FALLBACK, LLM
+from ai_assist.ml.answer import Answer, Source, terms_of
 from ai_assist.ml.compose import Passage
 from ai_assist.models import ChatMessage, Conversation, Suggestion
 from helpdesk import events
@@ -48,9 +44,6 @@ from helpdesk.errors import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
 
-ANSWERER = Answerer()
-SOURCES = 10  # ranked articles kept (and logged) per question
-TICKET_SOURCES = 3
 QUESTION_CHARS = 2_000
 PASSAGE_UNITS = 8  # units of a source shown to a model
 OFFER_TITLE_CHARS = 120
@@ -83,13 +76,16 @@ class _Turn:
     """What one question found, before any model writes."""
 
     user: User
+    audience: Audience
     message: str
     question: str  # condensed with the previous turn when it does not stand alone
     conversation: Conversation
-    articles: list[Source]
-    tickets: list[Source]
-    answer: Answer
+    found: Found
     started: float
+
+    @property
+    def answer(self) -> Answer:
+        return self.found.answer
 
 
 # --- Conversations ---------------------------------------------------------------------------
@@ -136,46 +132,6 @@ def _previous_question(conversation: Conversation) -> str | None:
 # --- Retrieval -------------------------------------------------------------------------------
 
 
-def ticket_sources(*, user: User, question: str, vector, limit: int = TICKET_SOURCES) -> list[Source]:
-    """Resolved tickets the asker may see that match the question (hybrid over the ticket corpus),
-    each as the staff's public replies that resolved it (never an internal note)."""
-    from tickets.models import Ticket
-
-    found = retrieval.ticket_corpus().rank(
-        scope=resolved_scope(user), question=question.lower(), embedding=vector, limit=limit
-    )
-    if not found:
-        return []
-    tickets = Ticket.objects.filter(pk__in=[p.id for p in found]).only("id", "comments", "requester").in_bulk()
-    sources = []
-    for passage in found:
-        ticket = tickets.get(passage.id)
-        if ticket is None:
-            continue
-        replies = [
-            c["body"] for c in ticket.comments if not c["internal"] and c["author"] != ticket.requester_id and c["body"]
-        ]
-        units = units_of("\n\n".join(replies))
-        if not units:
-            continue
-        # The ticket as a whole matched (its vector is of its whole public text): every unit of its
-        # answer carries that match; the first replies come first.
-        scored = tuple(
-            ScoredUnit(n, text, block, float(passage.score) - n * 1e-3, float(passage.score))
-            for n, (text, block) in enumerate(units)
-        )
-        text = "\n".join(text for text, _ in units)
-        sources.append(Source(Passage(passage.id, "ticket", passage.title, text, float(passage.score)), scored))
-    return sources
-
-
-def _sources_logged(articles: list[Source], tickets: list[Source]) -> list[dict]:
-    return [
-        {"kind": s.passage.kind, "id": s.passage.id, "title": s.passage.title, "score": round(s.passage.score, 4)}
-        for s in [*articles, *tickets]
-    ]
-
-
 def _prepare(*, user: User, message: str, conversation_id: str | None) -> _Turn:
     started = time.perf_counter()
     message = message.strip()[:QUESTION_CHARS]
@@ -186,17 +142,9 @@ def _prepare(*, user: User, message: str, conversation_id: str | None) -> _Turn:
         conversation = conversation_start(user=user, title=message)
         previous = None
     question = condense(message, previous)
-    vector = embeddings.embed_one(question)
-    articles = retrieval.article_corpus().rank(reader=user, question=question, embedding=vector, limit=SOURCES)
-    answer = ANSWERER.answer(question, articles)
-    tickets: list[Source] = []
-    if not answer.composed.answered:
-        tickets = ticket_sources(user=user, question=question, vector=vector)
-        if tickets:
-            from_tickets = ANSWERER.answer(question, tickets)
-            if from_tickets.composed.answered:
-                answer = from_tickets
-    return _Turn(user, message, question, conversation, articles, tickets, answer, started)
+    audience = audience_for(Text.CHAT, writer=user)
+    found = grounding.find(audience=audience, question=question, vector=embeddings.embed_one(question))
+    return _Turn(user, audience, message, question, conversation, found, started)
 
 
 # --- Generation ------------------------------------------------------------------------------
@@ -211,7 +159,7 @@ def _passage_text(passage: Passage, sources: list[Source]) -> str:
 
 
 def model_messages(turn: _Turn) -> list[tuple[str, str]]:
-    sources = [*turn.articles, *turn.tickets]
+    sources = [*turn.found.articles, *turn.found.tickets]
     numbered = "\n\n".join(
         f"[{n}] {p.title}\n{_passage_text(p, sources)}" for n, p in enumerate(turn.answer.passages, start=1)
     )
@@ -237,7 +185,7 @@ def _extractive(turn: _Turn, *, path: str = EXTRACTIVE, error: str = "") -> _Wri
 def _checked_model_text(turn: _Turn, text: str, model: str) -> _Written:
     """A model's text with its citations checked: markers naming no passage removed; a text that
     cites none of the passages is not used (the extractive answer is, path "fallback")."""
-    kept, cited = keep_citations(text.strip(), list(turn.answer.passages))
+    kept, cited = grounding.keep_citations(text.strip(), list(turn.answer.passages))
     if not cited:
         return _extractive(turn, path=FALLBACK, error=f"{model} cited none of the passages")
     return _Written(kept, cited, LLM, model)
@@ -285,8 +233,7 @@ def offer_for(turn: _Turn) -> dict:
 
 
 def _finish(turn: _Turn, written: _Written) -> ChatAnswer:
-    citations = checked_citations(reader=turn.user, cited=written.cited)
-    text = written.text
+    text, citations = grounding.cite(audience=turn.audience, text=written.text, cited=written.cited)
     if written.cited and not citations:  # everything it cited became unreadable meanwhile
         text, answered = ANSWERER.no_answer, False
     else:
@@ -294,7 +241,7 @@ def _finish(turn: _Turn, written: _Written) -> ChatAnswer:
     now = timezone.now()
     ChatMessage.objects.create(conversation=turn.conversation, role=ChatMessage.Role.USER, text=turn.message)
     offer = None if answered else offer_for(turn)
-    sources = _sources_logged(turn.articles, turn.tickets)
+    sources = turn.found.logged()
     suggestion = services.suggestion_record(
         kind=Suggestion.Kind.CHAT,
         actor=turn.user,

@@ -31,7 +31,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from ai_assist import embeddings, policies, retrieval, services
-from ai_assist.ml import gaps
+from ai_assist.audience import Form, SourceUse, Text, allowed_sources, audience_for, scrubber
+from ai_assist.ml import gaps, personal
 from ai_assist.models import ChatMessage, Suggestion
 from helpdesk.errors import NotFound
 
@@ -226,32 +227,42 @@ def gap_for(*, reader: User, gap_id: str, days: int = DAYS) -> tuple[gaps.GapClu
 
 def gap_draft(*, actor: User, gap_id: str, visibility: int, days: int = DAYS, category=None):
     """A draft article for one gap of `actor`'s report, through knowledge.services (leads and
-    admins). Returns (article, suggestion)."""
+    admins). Everyone of `visibility` will read it (ai_assist.audience): its tickets are drawn on
+    with personal data removed, its chatbot questions only counted by the words they share.
+    Returns (article, suggestion)."""
     from knowledge import services as kb_services
 
     started = time.perf_counter()
     found, _ = gap_for(reader=actor, gap_id=gap_id, days=days)
-    assert found.outline is not None
-    body = (
-        found.outline.markdown()
-        + "\n_Outlined by the AI from a group of recent questions that no article answered well. "
-        "Write the answer under each heading, check it, then publish._\n"
+    audience = audience_for(Text.GAP, writer=actor, visibility=visibility)
+    forms = {"ticket": Form.SCRUBBED, "question": Form.KEYWORDS}
+    allowed = allowed_sources(audience, [SourceUse(item.kind, item.id, forms[item.kind]) for item in found.items])
+    items = [item for item in found.items if (item.kind, item.id) in allowed]
+    if not items:
+        raise NotFound("No such knowledge gap now. Reload the report.", code="gap_not_found")
+    scrub = personal.Tally(scrubber())
+    keywords = [word for word in found.keywords if not scrub.scrubber.is_name(word)]
+    outline = gaps.draft_outline(items, keywords, scrub)
+    instructions = (
+        "Outlined by the AI from a group of recent questions that no article answered well. "
+        "Write the answer under each heading, check it, then publish."
     )
-    summary = f"What people ask about {', '.join(found.keywords[:3])}." if found.keywords else ""
+    body = f"{outline.markdown()}\n_{instructions}_\n\n_{personal.note(scrub.removed)}_\n"
+    summary = f"What people ask about {', '.join(keywords[:3])}." if keywords else ""
     article = kb_services.article_create(
         actor=actor,
-        title=found.outline.title,
+        title=outline.title,
         body=body,
         summary=summary,
         category=category,
         visibility=visibility,
-        change_note=f"Drafted by the AI from knowledge gap {found.id} ({found.size} items).",
+        change_note=f"Drafted by the AI from a knowledge gap ({found.size} items).",
     )
     suggestion = services.suggestion_record(
         kind=Suggestion.Kind.GAP,
         actor=actor,
-        inputs={"gap": found.id, "days": days, "items": [{"kind": i.kind, "id": i.id} for i in found.items]},
-        output={"article": article.pk, "title": article.title, "text": body},
+        inputs={"gap": found.id, "days": days, "items": [{"kind": i.kind, "id": i.id} for i in items]},
+        output={"article": article.pk, "title": article.title, "text": body, "removed": dict(scrub.removed)},
         model=GAP_MODEL,
         path="extractive",
         latency_ms=(time.perf_counter() - started) * 1000,

@@ -44,6 +44,10 @@ _built: dict[tuple, ChatLlm | LlmUnavailable] = {}
 _built_lock = threading.Lock()
 _END = object()
 
+# How an AI text was written (a suggestion's `path`): by the configured model; by the extractive
+# composer because the model failed or was too slow; or by the composer, no model being configured.
+LLM, FALLBACK, EXTRACTIVE = "llm", "fallback", "extractive"
+
 
 class LlmUnavailable(Exception):
     """The model did not answer (could not be built, failed, or was too slow): fall back."""

@@ -294,7 +294,8 @@ def conversation_detail(*, user: User, conversation_id: str) -> dict:
     """One of the caller's conversations with its turns (404 for anyone else's). Citations are
     checked again against what the caller may read now (one query for the whole conversation):
     a source hidden since it was cited loses its citation."""
-    from ai_assist.agent_tools import checked_citations
+    from ai_assist.audience import Text, audience_for
+    from ai_assist.grounding import checked_citations
     from ai_assist.ml.compose import Passage
 
     conversation = Conversation.objects.filter(pk=conversation_id, user=user).first()
@@ -306,7 +307,8 @@ def conversation_detail(*, user: User, conversation_id: str) -> dict:
         for message in messages
         for c in message.citations or []
     ]
-    readable = {(c["kind"], c["id"]): c for c in checked_citations(reader=user, cited=cited)} if cited else {}
+    audience = audience_for(Text.CHAT, writer=user)
+    readable = {(c["kind"], c["id"]): c for c in checked_citations(audience=audience, cited=cited)}
     return {
         "id": conversation.pk,
         "title": conversation.title,

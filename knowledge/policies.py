@@ -76,4 +76,9 @@ def articles_ai_reads() -> Q:
 def ai_readable_articles(user: User) -> Q:
     """What the AI may read of the knowledge base for `user`: the articles it reads at all, of
     a visibility `user` may read, as the user may."""
-    return articles_ai_reads() & Q(visibility__lte=max_visibility(user))
+    return ai_readable_at(max_visibility(user))
+
+
+def ai_readable_at(visibility: int) -> Q:
+    """What the AI may read for everyone of role `visibility` and above (an article's readers)."""
+    return articles_ai_reads() & Q(visibility__lte=visibility)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -182,3 +182,42 @@ def outline(items: Sequence[GapItem], keywords: Sequence[str]) -> Outline:
     if keywords:
         sections.append(Section("Cover", (", ".join(keywords),)))
     return Outline(title=clip(scrub(items[0].text), 200), sections=tuple(sections))
+
+
+def draft_outline(items: Sequence[GapItem], keywords: Sequence[str], scrub: Callable[[str], str]) -> Outline:
+    """The outline of an article drafted for a gap, for everyone who will read the article: the
+    tickets' titles and the answers that resolved them through `scrub` (personal data out), and
+    the chatbot questions never quoted, only counted with the words they share (`keywords`, which
+    the caller has cleared of names)."""
+    tickets = [item for item in items if item.kind == "ticket"]
+    questions = len(items) - len(tickets)
+    asked: list[str] = []
+    for item in tickets:
+        text = clip(scrub(item.text), 160)
+        if text and text.lower() not in {a.lower() for a in asked}:
+            asked.append(text)
+        if len(asked) == POINTS:
+            break
+    about = ", ".join(keywords[:3])
+    if questions:
+        asked.append(
+            f"{questions} question{'' if questions == 1 else 's'} to the chatbot"
+            + (f" about {about}" if about else "")
+            + " (not quoted: what people ask the chatbot is their own)"
+        )
+    resolved: list[str] = []
+    for item in tickets:
+        for answer in item.answers:
+            for sentence in sentences(answer):
+                sentence = clip(scrub(sentence), 220)
+                if len(sentence) > 20 and sentence not in resolved and not sentence.endswith("?"):
+                    resolved.append(sentence)
+    sections = [Section("What people ask", tuple(asked))]
+    if resolved:
+        sections.append(Section("What resolved it", tuple(resolved[:POINTS])))
+    else:
+        sections.append(Section("What resolved it", ("Nothing yet: no ticket of this group has a public answer.",)))
+    if keywords:
+        sections.append(Section("Cover", (", ".join(keywords),)))
+    title = clip(scrub(tickets[0].text), 200) if tickets else f"Questions about {about or 'a recurring topic'}"
+    return Outline(title=title, sections=tuple(sections))

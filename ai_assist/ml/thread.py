@@ -11,7 +11,7 @@ given. Pure code (no Django).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ai_assist.ml.compose import Composed
@@ -103,6 +103,22 @@ def _questions(text: str) -> list[str]:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def without_people(thread: Thread, scrub: Callable[[str], str]) -> Thread:
+    """The thread for readers who are not its people: every text through `scrub` (personal data
+    out, ai_assist.ml.personal), and each person named only by their part in it."""
+    return replace(
+        thread,
+        title=scrub(thread.title),
+        description=scrub(thread.description),
+        requester="the requester",
+        assignee="an agent" if thread.assignee else "",
+        messages=tuple(
+            replace(m, author="the requester" if m.from_requester else "an agent", body=scrub(m.body))
+            for m in thread.messages
+        ),
+    )
 
 
 # --- Summary --------------------------------------------------------------------------------
