@@ -90,6 +90,7 @@ _.transitions
 _.editable
 _.can_write_internal
 _.can_assign
+_.exported_at  # accounts.api.personal_data.PersonalDataOut (the export document's key)
 
 # Django admin: the inline formset's lists that ModelAdmin.construct_change_message reads.
 _.new_objects

@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     lead_admin_permissions = frozenset({"accounts.view_user", "accounts.change_user", "accounts.view_department"})
 
     def ready(self) -> None:
-        from accounts import policies
+        from accounts import personal_data, policies
 
         policies.lead_admin_permissions()  # every app's declaration is checked at start-up, not at first use
+        personal_data.register()  # its part of a person's export and erasure (helpdesk.personal_data)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts import policies
+from accounts import personal_data, policies
 from accounts.models import Department, User
+from helpdesk.errors import NotAllowed
 
 
 def users_for(*, user: User) -> QuerySet[User]:
@@ -17,6 +19,14 @@ def users_for(*, user: User) -> QuerySet[User]:
 
 def user_for(*, user: User, user_id: str) -> User:
     return get_object_or_404(users_for(user=user), pk=user_id)
+
+
+def personal_data_for(*, user: User, user_id: str) -> dict[str, Any]:
+    """Everything the system holds about the user `user_id`, as one JSON document (every app's
+    part, accounts.personal_data; docs/decisions/0027). Admins only."""
+    if not policies.can_manage_users(user):
+        raise NotAllowed("Only admins export a person's data.")
+    return personal_data.export_of(user_for(user=user, user_id=user_id))
 
 
 def agents_of(*, department_ids: Iterable[str | None]) -> QuerySet[User]:

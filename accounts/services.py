@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from accounts import policies, tokens
+from accounts import personal_data, policies, tokens
 from accounts.models import Department, Role, User, normalize_email
 from helpdesk import events
 from helpdesk.errors import Conflict, Invalid, NotAllowed
@@ -249,6 +249,24 @@ def user_delete(*, actor: User, user: User) -> None:
 def user_deactivate(*, actor: User, user: User) -> User:
     """Deactivation keeps the user's history; their tokens stop working at the next request."""
     return user_update(actor=actor, user=user, is_active=False)
+
+
+def user_erase(*, actor: User, user: User) -> dict[str, dict[str, int]]:
+    """Erase a person's personal data (GDPR; docs/decisions/0027): every app anonymises its part
+    (helpdesk.personal_data), the account last, so it stays for the records (tickets keep their
+    requester, shown as "Erased user") but names nobody and can never sign in again. Admins only,
+    never themselves. Idempotent and safe to repeat after a failure: no multi-row transaction.
+    One event, user.erased, with the account's id only. Returns the rows changed per part and
+    table; `user` is reloaded."""
+    if not policies.can_manage_users(actor):
+        raise NotAllowed("Only admins erase personal data.")
+    if user.pk == actor.pk:
+        raise Invalid("You cannot erase your own account; ask another admin.", code="self_lockout")
+    changed = personal_data.erase_everywhere(user)
+    with transaction.atomic():
+        events.publish(events.UserErased(target_id=user.pk, actor_id=actor.pk))
+    user.refresh_from_db()
+    return changed
 
 
 def department_create(*, actor: User, name: str, description: str = "") -> Department:

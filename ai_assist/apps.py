@@ -11,7 +11,8 @@ class AiAssistConfig(AppConfig):
     lead_admin_permissions = frozenset({"ai_assist.view_suggestion", "ai_assist.view_suggestionfeedback"})
 
     def ready(self) -> None:
-        from ai_assist import corrections, subscribers
+        from ai_assist import corrections, personal_data, subscribers
 
         subscribers.connect()
         corrections.connect()
+        personal_data.register()  # its part of a person's export and erasure (helpdesk.personal_data)

@@ -9,6 +9,7 @@ class AuditConfig(AppConfig):
     lead_admin_permissions = frozenset({"audit.view_auditentry"})
 
     def ready(self):
-        from audit import consumers
+        from audit import consumers, personal_data
 
         consumers.connect()
+        personal_data.register()  # its part of a person's export and erasure (helpdesk.personal_data)

@@ -2,9 +2,11 @@
 
 Append-only at every layer we control: the model refuses to save an existing row or delete one,
 its QuerySet refuses update() and delete(), and on SQLite and PostgreSQL database triggers refuse
-UPDATE and DELETE of the table (migration 0003; audit/db.py). Only `manage.py flush`, which wipes
-the whole database, lifts them for its duration. On MongoDB the database layer is access control:
-give the application's user a role with insert and find only on this collection (docs/events.md).
+UPDATE and DELETE of the table (migrations 0003 and 0004; audit/db.py). Only `manage.py flush`,
+which wipes the whole database, lifts them for its duration. On MongoDB the database layer is access
+control: give the application's user a role with insert and find only on this collection
+(docs/events.md). The one exception is a personal-data erasure's redaction (`redact`, decision
+0027): it rewrites only what named the person, and marks the entry.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from audit.db import REDACTED
 from helpdesk.db import ObjectIdPrimaryKey
 
 # Where an entry belongs, for who may read it (audit.policies): a department id, or one of these.
@@ -31,6 +34,14 @@ class AuditEntryQuerySet(models.QuerySet):
 
     def delete(self):
         raise AppendOnly("Audit entries are append-only: they cannot be deleted.")
+
+    def redact(self, *, changes: dict, details: dict) -> int:
+        """The one rewrite an entry allows (audit.personal_data, decision 0027): a personal-data
+        erasure replaces what named the person in `changes` and `details`, and the entry says so
+        (`details["redacted"]`, which the database triggers also require); nothing else changes."""
+        if REDACTED not in details:
+            raise AppendOnly(f"A redaction marks the entry: details[{REDACTED!r}].")
+        return super().update(changes=changes, details=details)
 
 
 class AuditEntry(models.Model):

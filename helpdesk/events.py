@@ -425,6 +425,17 @@ class UserDeleted(UserDeactivated):
     name = "user.deleted"
 
 
+@dataclass(frozen=True, kw_only=True)
+class UserErased(Event):
+    """An admin (the actor) erased a person's personal data (GDPR; helpdesk.personal_data): the
+    account stays, anonymised and inactive. It names the account by id only, nothing else about
+    the person (not a UserEvent, whose facts are the address and role). Heard by the audit log and
+    by the feed, which closes the person's open sockets."""
+
+    name = "user.erased"
+    target_type: ClassVar[str] = "user"
+
+
 # --- Service levels ------------------------------------------------------------------------------
 
 

@@ -19,3 +19,8 @@ class KnowledgeConfig(AppConfig):
             "knowledge.delete_category",
         }
     )
+
+    def ready(self) -> None:
+        from knowledge import personal_data
+
+        personal_data.register()  # its part of a person's export (helpdesk.personal_data)

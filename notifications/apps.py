@@ -8,9 +8,10 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self):
-        from notifications import subscribers
+        from notifications import personal_data, subscribers
 
         subscribers.connect()
+        personal_data.register()  # its part of a person's export and erasure, and the erasure's consumer
 
     def profile_counts(self, user) -> dict[str, int]:
         """GET /api/v1/auth/me/ shows these (accounts.services.profile_counts collects them)."""

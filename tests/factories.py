@@ -25,7 +25,7 @@ from helpdesk.db import new_object_id
 from knowledge.models import Article, ArticleTag, ArticleVersion, Category, Visibility
 from knowledge.models import Status as ArticleStatus
 from knowledge.services import tags_text
-from tickets import sla
+from tickets import schemas, sla
 from tickets.models import Priority, SlaPolicy, Ticket
 from tickets.models import Status as TicketStatus
 from tickets.services import _search_text
@@ -124,6 +124,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
     internal_comment_count = factory.LazyAttribute(lambda t: sum(bool(c["internal"]) for c in t.comments))
     public_text = factory.LazyAttribute(lambda t: t.texts[0])
     internal_text = factory.LazyAttribute(lambda t: t.texts[1])
+    participants = factory.LazyAttribute(lambda t: schemas.participants(t.comments, []))
     created_at = factory.LazyFunction(timezone.now)
     first_response_due_at = factory.LazyAttribute(lambda t: t.due["first_response_due_at"])
     resolution_due_at = factory.LazyAttribute(lambda t: t.due["resolution_due_at"])

@@ -12,5 +12,7 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from helpdesk import metrics
         from tickets import metrics as ticket_metrics
+        from tickets import personal_data
 
         metrics.add_source("tickets", ticket_metrics.read)
+        personal_data.register()  # its part of a person's export and erasure (helpdesk.personal_data)

@@ -95,6 +95,9 @@ class Ticket(EventSourced):
     attachment_count = models.PositiveIntegerField(default=0)
     public_text = models.TextField(blank=True, help_text="Title, description and public comments.")
     internal_text = models.TextField(blank=True, help_text="Internal notes (agents and up).")
+    # Who wrote a comment or added a file, as `|id|id|`, so a person's comments are found with a
+    # plain text match instead of a look inside the arrays (the personal-data export, decision 0027).
+    participants = models.TextField(blank=True, editable=False, help_text="|id|id|: comment authors and uploaders.")
 
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True, db_index=True)

@@ -34,3 +34,10 @@ def validate_comment(element: dict) -> dict:
         raise ValueError(f"Not a valid comment element: {sorted(element)}")
     datetime.fromisoformat(element["created_at"])
     return element
+
+
+def participants(comments: list[dict], attachments: list[dict]) -> str:
+    """`|id|id|`: who wrote a comment or added a file (Ticket.participants), so that a query finds a
+    person's tickets with `participants__contains=f"|{id}|"`, never by looking inside the arrays."""
+    ids = sorted({c["author"] for c in comments} | {a["uploaded_by"] for a in attachments if a.get("uploaded_by")})
+    return f"|{'|'.join(ids)}|" if ids else ""

@@ -286,6 +286,7 @@ def comment_add(*, actor: User, ticket: Ticket, body: str, internal: bool = Fals
             "internal_text": internal_text,
             "public_comment_count": sum(not c["internal"] for c in comments),
             "internal_comment_count": sum(c["internal"] for c in comments),
+            "participants": schemas.participants(comments, current.attachments),
         }
         if staff and not internal and current.first_responded_at is None and actor.pk != ticket.requester_id:
             fields["first_responded_at"] = now  # the first public reply stops the first-response clock
@@ -344,7 +345,11 @@ def attachment_add(*, actor: User, ticket: Ticket, uploaded: UploadedFile) -> di
         if len(current.attachments) >= MAX_ATTACHMENTS:
             raise Conflict(f"A ticket holds at most {MAX_ATTACHMENTS} files.", code="too_many_attachments")
         attachments = [*current.attachments, attachment]
-        return {"attachments": attachments, "attachment_count": len(attachments)}
+        return {
+            "attachments": attachments,
+            "attachment_count": len(attachments),
+            "participants": schemas.participants(current.comments, attachments),
+        }
 
     event = partial(
         _event,

@@ -26,3 +26,12 @@ class ReadAllWriteAdmins(BasePermission):
 
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS or policies.can_manage_departments(request.user)
+
+
+class AdminsOnly(BasePermission):
+    """Admins only, whatever the method (a person's data: export and erasure)."""
+
+    message = "Only admins may do this."
+
+    def has_permission(self, request, view):
+        return policies.can_manage_users(request.user)

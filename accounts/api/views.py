@@ -9,13 +9,15 @@ from django.db.models import Q
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services, tokens
 from accounts.api import examples
-from accounts.api.permissions import ReadAgentsWriteAdmins, ReadAllWriteAdmins
+from accounts.api import personal_data as personal_data_api
+from accounts.api.permissions import AdminsOnly, ReadAgentsWriteAdmins, ReadAllWriteAdmins
 from accounts.api.serializers import (
     DepartmentIn,
     DepartmentOut,
@@ -308,6 +310,46 @@ class UserViewSet(viewsets.ModelViewSet):
         user = selectors.user_for(user=request.user, user_id=pk)
         services.user_deactivate(actor=request.user, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- Personal data (GDPR): docs/decisions/0027 ----------------------------------------------
+
+    @extend_schema(
+        summary="Export everything held about a user (admins)",
+        description=(
+            "One JSON document with every app's part: the account (never the password hash), the tickets "
+            "they requested (whole: every comment, internal notes included), their comments and files on "
+            "other tickets, their chatbot conversations, the AI's suggestions they asked for and about their "
+            "tickets, their notifications, email preferences and emails, and the audit entries where they "
+            "act or that are about their account. Admins only (others 403); limited per admin "
+            "(`RATE_PERSONAL_DATA_EXPORT`, 429)."
+        ),
+        responses={200: personal_data_api.PersonalDataOut, **errors(403)},
+        examples=[personal_data_api.PERSONAL_DATA_OUT],
+    )
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated, AdminsOnly])
+    def export(self, request, pk=None):
+        ratelimits.consume(request, scope="personal_data_export_user", key="user")
+        return Response(selectors.personal_data_for(user=request.user, user_id=pk))
+
+    @extend_schema(
+        summary="Erase a user's personal data (admins)",
+        description=(
+            "Anonymises the person everywhere: the account (address `erased-<id>@erased.invalid`, name "
+            '"Erased user", inactive, no usable password, every refresh token ended), their chatbot '
+            "conversations, what they typed to the AI, their notifications and emails, the audit entries "
+            "and events that name them; their tickets leave the AI's index. Tickets stay, with the requester "
+            'shown as "Erased user". Idempotent: erasing again changes nothing more. One audit entry, '
+            "`user.erased`. Admins only (others 403); not yourself (400 `self_lockout`)."
+        ),
+        request=None,
+        responses={200: personal_data_api.ErasureOut, **errors(400, 403)},
+        examples=[personal_data_api.ERASURE_OUT],
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, AdminsOnly])
+    def erase(self, request, pk=None):
+        user = selectors.user_for(user=request.user, user_id=pk)
+        changed = services.user_erase(actor=request.user, user=user)
+        return Response({"user": UserOut(user).data, "changed": changed})
 
 
 @extend_schema_view(

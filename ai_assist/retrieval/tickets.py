@@ -82,6 +82,9 @@ class TicketCorpus(Corpus[TicketSnapshot]):
     def upsert(self, tickets: Sequence, *, vectors: np.ndarray | None = None) -> None:
         if not tickets:
             return
+        tickets, vectors = self._without_erased_requesters(tickets, vectors)
+        if not tickets:
+            return
         documents = [ticket_document(ticket) for ticket in tickets]
         if vectors is None:
             vectors = embeddings.embedder().embed(documents)
@@ -92,6 +95,20 @@ class TicketCorpus(Corpus[TicketSnapshot]):
             metadatas=[ticket_metadata(ticket) for ticket in tickets],
         )
         self._changed()
+
+    def _without_erased_requesters(
+        self, tickets: Sequence, vectors: np.ndarray | None
+    ) -> tuple[Sequence, np.ndarray | None]:
+        """The tickets of an erased person stay out of the index (decision 0027): skipped here,
+        whoever indexes them (an event, a batch, `manage.py reindex`), and dropped if one got in."""
+        from accounts.personal_data import erased_among
+
+        erased = erased_among({ticket.requester_id for ticket in tickets})
+        if not erased:
+            return tickets, vectors
+        keep = [i for i, ticket in enumerate(tickets) if ticket.requester_id not in erased]
+        self.delete([ticket.pk for ticket in tickets if ticket.requester_id in erased])
+        return [tickets[i] for i in keep], (None if vectors is None else np.asarray(vectors)[keep])
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:

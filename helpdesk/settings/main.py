@@ -344,6 +344,7 @@ RATE_LIMITS = {
     "ai_agent_tools_user": env.rate("RATE_AI_AGENT_TOOLS", "30/m"),  # drafts, summaries, articles from tickets
     "kb_search_user": env.rate("RATE_KB_SEARCH", "120/m"),
     "kb_document_user": env.rate("RATE_KB_DOCUMENT", "10/m"),
+    "personal_data_export_user": env.rate("RATE_PERSONAL_DATA_EXPORT", "30/h"),  # per admin (decision 0027)
 }
 RATELIMIT_USE_CACHE = "default"
 # Behind a proxy, the client's address is in a header the proxy sets; name that header here.

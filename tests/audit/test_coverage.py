@@ -386,6 +386,7 @@ FILES = {
     "attachments": "tests/tickets/test_attachments_api.py",
     "sla": "tests/tickets/test_sla.py",
     "kb": "tests/knowledge/test_api.py",
+    "personal_data": "tests/accounts/test_personal_data.py",
 }
 # "file::test" (FILES) that checks the audit entries of these service functions.
 AUDIT_TESTS = {
@@ -408,6 +409,9 @@ AUDIT_TESTS = {
     "here::test_admin_adds_users_sets_passwords_and_deletes_users_audited_without_secrets": [
         "accounts.services.user_password_changed_in_admin",
         "accounts.services.user_delete",
+    ],
+    "personal_data::test_an_erasure_writes_exactly_one_audit_entry_naming_the_account_by_id_only": [
+        "accounts.services.user_erase"
     ],
     "here::test_departments_in_admin_go_through_the_services": [
         "accounts.services.department_create",
