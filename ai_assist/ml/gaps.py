@@ -159,29 +159,10 @@ def _keywords(items: Sequence[GapItem], document_frequency: Counter, total: int)
 
 
 def outline(items: Sequence[GapItem], keywords: Sequence[str]) -> Outline:
-    """An article outline for a group (items nearest the centre first)."""
-    asked: list[str] = []
-    for item in items:
-        text = clip(scrub(item.text), 160)
-        if text and text.lower() not in {a.lower() for a in asked}:
-            asked.append(text)
-        if len(asked) == POINTS:
-            break
-    resolved: list[str] = []
-    for item in items:
-        for answer in item.answers:
-            for sentence in sentences(answer):
-                sentence = clip(scrub(sentence), 220)
-                if len(sentence) > 20 and sentence not in resolved and not sentence.endswith("?"):
-                    resolved.append(sentence)
-    sections = [Section("What people ask", tuple(asked))]
-    if resolved:
-        sections.append(Section("What resolved it", tuple(resolved[:POINTS])))
-    else:
-        sections.append(Section("What resolved it", ("Nothing yet: no ticket of this group has a public answer.",)))
-    if keywords:
-        sections.append(Section("Cover", (", ".join(keywords),)))
-    return Outline(title=clip(scrub(items[0].text), 200), sections=tuple(sections))
+    """An article outline for a group (items nearest the centre first), for the report's reader,
+    who may read every item: what they asked, in their words (contact details scrubbed)."""
+    asked = _asked(items, scrub)
+    return _outline(clip(scrub(items[0].text), 200), asked, _resolved(items, scrub), keywords)
 
 
 def draft_outline(items: Sequence[GapItem], keywords: Sequence[str], scrub: Callable[[str], str]) -> Outline:
@@ -191,13 +172,7 @@ def draft_outline(items: Sequence[GapItem], keywords: Sequence[str], scrub: Call
     the caller has cleared of names)."""
     tickets = [item for item in items if item.kind == "ticket"]
     questions = len(items) - len(tickets)
-    asked: list[str] = []
-    for item in tickets:
-        text = clip(scrub(item.text), 160)
-        if text and text.lower() not in {a.lower() for a in asked}:
-            asked.append(text)
-        if len(asked) == POINTS:
-            break
+    asked = _asked(tickets, scrub)
     about = ", ".join(keywords[:3])
     if questions:
         asked.append(
@@ -205,13 +180,35 @@ def draft_outline(items: Sequence[GapItem], keywords: Sequence[str], scrub: Call
             + (f" about {about}" if about else "")
             + " (not quoted: what people ask the chatbot is their own)"
         )
+    title = clip(scrub(tickets[0].text), 200) if tickets else f"Questions about {about or 'a recurring topic'}"
+    return _outline(title, asked, _resolved(tickets, scrub), keywords)
+
+
+def _asked(items: Sequence[GapItem], scrub: Callable[[str], str]) -> list[str]:
+    """The items' texts, each once, at most POINTS."""
+    asked: list[str] = []
+    for item in items:
+        text = clip(scrub(item.text), 160)
+        if text and text.lower() not in {a.lower() for a in asked}:
+            asked.append(text)
+        if len(asked) == POINTS:
+            break
+    return asked
+
+
+def _resolved(items: Sequence[GapItem], scrub: Callable[[str], str]) -> list[str]:
+    """The sentences of the public answers that resolved the items, each once (no questions)."""
     resolved: list[str] = []
-    for item in tickets:
+    for item in items:
         for answer in item.answers:
             for sentence in sentences(answer):
                 sentence = clip(scrub(sentence), 220)
                 if len(sentence) > 20 and sentence not in resolved and not sentence.endswith("?"):
                     resolved.append(sentence)
+    return resolved
+
+
+def _outline(title: str, asked: list[str], resolved: list[str], keywords: Sequence[str]) -> Outline:
     sections = [Section("What people ask", tuple(asked))]
     if resolved:
         sections.append(Section("What resolved it", tuple(resolved[:POINTS])))
@@ -219,5 +216,4 @@ def draft_outline(items: Sequence[GapItem], keywords: Sequence[str], scrub: Call
         sections.append(Section("What resolved it", ("Nothing yet: no ticket of this group has a public answer.",)))
     if keywords:
         sections.append(Section("Cover", (", ".join(keywords),)))
-    title = clip(scrub(tickets[0].text), 200) if tickets else f"Questions about {about or 'a recurring topic'}"
     return Outline(title=title, sections=tuple(sections))
