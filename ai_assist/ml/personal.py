@@ -30,7 +30,7 @@ EMAIL = "e-mail address"
 PHONE = "phone number"
 NAME = "name"
 EMPLOYEE_ID = "employee id"
-SECRET = "password or code"
+SECRET = "password or code"  # nosec B105 - the name of a kind of text, not a credential
 LABELS = {EMAIL: "[e-mail address]", PHONE: "[phone number]", NAME: "[name]", EMPLOYEE_ID: "[employee id]"}
 LABELS[SECRET] = "[removed secret]"
 ORDER = (EMAIL, PHONE, NAME, EMPLOYEE_ID, SECRET)
@@ -39,7 +39,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w.(])\+?\(?\d[\d ()./-]{6,}\d(?!\w)(?!\.\d)")
 _DATE = re.compile(r"^\d{1,4}([./-])\d{1,2}\1\d{1,4}$")
 _IP_ADDRESS = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
-_SECRET_WORDS = (
+_SECRET_WORDS = (  # nosec B105 - the words that name a secret, not a credential
     r"pass(?:word|wd|code|phrase)|pwd|pin(?:\s*code)?|otp|one[- ]time\s+(?:code|password|pin)|"
     r"(?:verification|security|access|recovery|backup|unlock|reset|sign[- ]in|login|mfa|2fa|sms|door)\s+code|"
     r"(?:api|licen[cs]e|product|activation|recovery|bitlocker)\s+key|token|secret"
