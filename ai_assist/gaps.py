@@ -87,6 +87,14 @@ def _question_vectors_for(messages: list[tuple[str, str]]) -> dict[str, np.ndarr
     return known
 
 
+def forget_questions(message_ids) -> None:
+    """Drop this process's vectors of these chat messages (an erasure deleted them; other processes
+    never look theirs up again, the messages being gone)."""
+    with _vectors_lock:
+        for message_id in message_ids:
+            _question_vectors.pop(message_id, None)
+
+
 def best_matches(ids: list[str], vectors: np.ndarray, visibilities: list[int]) -> np.ndarray:
     """For each item, the best cosine of an article unit of a visibility its asker may read (0
     when there is none). Kept per item until the article index changes: the cost is items x

@@ -121,16 +121,6 @@ def _drop_from_index(subject: Subject) -> int:
     return len(held)
 
 
-def _forget_question_vectors(message_ids: list[str]) -> None:
-    """This process's cache of question vectors (ai_assist.gaps), by message id. Other processes
-    never look theirs up again: the messages are gone from the database."""
-    from ai_assist import gaps
-
-    with gaps._vectors_lock:
-        for message_id in message_ids:
-            gaps._question_vectors.pop(message_id, None)
-
-
 def _redact_suggestions(subject: Subject) -> int:
     me = subject.user_id
     changed = 0
@@ -154,8 +144,8 @@ def _redact_suggestions(subject: Subject) -> int:
 
 
 def _redact_gap_outlines(message_ids: set[str], questions: list[str]) -> int:
-    """A knowledge-gap outline quotes the questions of its group (scrubbed of contact details,
-    clipped): where one was theirs, the quote becomes ERASED. The article a lead drafted from it
+    """A gap draft logged before decision 0024 quoted the questions of its group (scrubbed of
+    contact details, clipped): where one was theirs, the quote becomes ERASED. The article a lead drafted from it
     is the organisation's content and is not touched (decision 0027)."""
     quotes = {clip(scrub(text), chars) for text in questions for chars in GAP_QUOTE_CHARS} - {""}
     if not message_ids or not quotes:
@@ -179,7 +169,9 @@ def erase_ai(subject: Subject) -> dict[str, int]:
     indexed = _drop_from_index(subject)
     conversations = list(Conversation.objects.filter(user_id=me).values_list("pk", flat=True))
     messages = list(ChatMessage.objects.filter(conversation_id__in=conversations).values_list("pk", "role", "text"))
-    _forget_question_vectors([pk for pk, _, _ in messages])
+    from ai_assist import gaps  # its question cache, by message id
+
+    gaps.forget_questions([pk for pk, _, _ in messages])
     suggestions = _redact_suggestions(subject) + _redact_gap_outlines(
         {pk for pk, _, _ in messages}, [text for _, role, text in messages if role == ChatMessage.Role.USER]
     )

@@ -53,11 +53,12 @@ TICKET_EVENTS: tuple[type[events.TicketEvent], ...] = (
     events.AttachmentAdded,
 )
 TICKET_EVENT_NAMES = [kind.name for kind in TICKET_EVENTS]
-# Account events that change what a user's open sockets may hear.
-ACCOUNT_EVENTS: tuple[type[events.UserEvent], ...] = (
+# Account events that change what a user's open sockets may hear (an erasure: nothing any more).
+ACCOUNT_EVENTS: tuple[type[events.UserEvent | events.UserErased], ...] = (
     events.UserRoleChanged,
     events.UserDeactivated,
     events.UserUpdated,
+    events.UserErased,
 )
 
 REMOVED = "ticket.removed"
@@ -189,10 +190,10 @@ def push_ticket_event(event: events.TicketEvent) -> None:
     group_send((group, payload) for group in sorted(audience.groups | audience.removed))
 
 
-def push_account_event(event: events.UserEvent) -> None:
-    """Deactivation closes the user's sockets; a lowered role too; a raised role or a new
+def push_account_event(event: events.UserEvent | events.UserErased) -> None:
+    """Deactivation or erasure closes the user's sockets; a lowered role too; a raised role or a new
     department makes them rejoin their groups and resync."""
-    if isinstance(event, events.UserDeactivated):
+    if isinstance(event, events.UserDeactivated | events.UserErased):
         action, code = "close", CLOSE_UNAUTHENTICATED
     elif isinstance(event, events.UserRoleChanged):
         lowered = Role.from_api_name(event.role) < Role.from_api_name(event.previous_role)
@@ -209,7 +210,7 @@ def push(event: events.Event) -> None:
     """The dispatch consumer `notifications.feed`. Sends are idempotent for the client (sockets
     drop ids they have sent; clients skip ids they have seen), so a redelivery is harmless; a
     channel layer that fails raises, and the dispatcher retries."""
-    if isinstance(event, events.UserEvent):
+    if isinstance(event, ACCOUNT_EVENTS):
         push_account_event(event)
     elif isinstance(event, TICKET_EVENTS) and not too_old(event):
         push_ticket_event(event)

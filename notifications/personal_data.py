@@ -1,5 +1,6 @@
-"""The notifications part of a person's export and erasure (helpdesk.personal_data; decision 0027),
-and the consumer that closes an erased person's open sockets.
+"""The notifications part of a person's export and erasure (helpdesk.personal_data; decision 0027).
+An erased person's open sockets close like a deactivated user's (notifications.feed hears
+user.erased).
 
 Export: their in-app notifications, their email preferences, and the emails queued or sent to them
 (the body of an account email is withheld: a reset link in it may still work).
@@ -14,11 +15,9 @@ from typing import Any
 
 from django.db import models
 
-from helpdesk import dispatch, events, personal_data
+from helpdesk import personal_data
 from helpdesk.personal_data import Subject
-from notifications import feed
 from notifications.models import ACCOUNT_EMAIL, EmailPreferences, Notification, OutgoingEmail
-from tickets import policies
 
 # An account email may carry a password-reset link that still works: its body stays out of the file.
 WITHHELD = "[withheld: an account email may carry a sign-in link]"
@@ -94,18 +93,5 @@ def erase_notifications(subject: Subject) -> dict[str, int]:
     return counts
 
 
-def close_sockets(event: events.Event) -> None:
-    """The dispatch consumer `notifications.erasure`: an erased person's open sockets close as a
-    deactivated user's do (4401); their access token, still unexpired, no longer signs them in."""
-    payload = {
-        "type": feed.GROUP_ACCOUNT,
-        "user": event.target_id,
-        "action": "close",
-        "code": feed.CLOSE_UNAUTHENTICATED,
-    }
-    feed.group_send([(policies.user_group(event.target_id), payload)])
-
-
 def register() -> None:
     personal_data.register("notifications", export=export_notifications, erase=erase_notifications)
-    dispatch.register("notifications.erasure", close_sockets, events=[events.UserErased])
