@@ -48,8 +48,9 @@ class DraftReplyView(APIView):
         tags=TAGS,
         summary="Draft a reply to the requester (agents and up)",
         description=(
-            "A reply grounded in the published articles you may read and in the public answers of resolved "
-            "tickets you may see, each statement cited [n]. The ticket is read as its public thread only: an "
+            "A reply to the requester, grounded in the published articles both you and the requester may read "
+            "and in the public answers of resolved tickets you both may open (never another requester's ticket), "
+            "each statement cited [n]. The ticket is read as its public thread only: an "
             "internal note is never quoted into it. Written by the configured language model, or the extractive "
             "composer (none configured, or the model failed: `path` says which). When nothing relevant is found, "
             "a holding reply with no citation. Logged as a suggestion to rate. 404 when you may not see the ticket."
@@ -113,9 +114,10 @@ class ArticleFromTicketView(APIView):
         summary="Draft an article from a resolved ticket (leads and admins)",
         description=(
             "From the ticket's public thread only (the problem in the requester's words, the answers of staff; "
-            "never an internal note; e-mail addresses and phone numbers scrubbed), a draft article through the "
-            "knowledge service, to edit and publish. Visibility defaults to agents. 400 `ticket_not_resolved` "
-            "for a ticket that is not resolved or closed; 404 when you may not see it."
+            "never an internal note), with personal data removed before anything is written (e-mail addresses, "
+            "phone numbers, names, employee ids, passwords and codes; the draft says what was removed), a draft "
+            "article through the knowledge service, to edit and publish. Visibility defaults to agents. "
+            "400 `ticket_not_resolved` for a ticket that is not resolved or closed; 404 when you may not see it."
         ),
         request=ArticleFromTicketIn,
         responses={201: ArticleDraftOut, **errors(400, 401, 403, 404, 429)},

@@ -213,6 +213,8 @@ class GapDraftView(APIView):
         summary="Draft an article for a knowledge gap (leads and admins)",
         description=(
             "The gap's outline becomes a draft article through the knowledge service, to write out and publish. "
+            "Everyone of its visibility will read it: ticket titles and answers have personal data removed, and "
+            "chatbot questions are counted with the words they share, never quoted. "
             "404 `gap_not_found` when the gap is not in your report any more (reload it)."
         ),
         request=GapDraftIn,
