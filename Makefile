@@ -8,11 +8,16 @@ HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-load bench bench-quick constraints clean
+.PHONY: python-check install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-load bench bench-quick constraints clean
+
+# Every pin installs on any Python 3.11 (tests/helpdesk/test_install.py); the venv's own Python is
+# checked when there is one (a venv made by another Python fails in confusing ways).
+python-check:
+	@py=$(BIN)/python; test -x $$py || py="$(PYTHON)"; \
+	"$$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+		echo "Helpdesk AI needs Python 3.11 (any 3.11.x), and $$py is $$("$$py" -V 2>&1 || echo missing): install 3.11 and run 'make clean', or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
 
 define make_venv
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || { \
-		echo "Helpdesk AI needs Python 3.11: install it, or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 endef
@@ -23,7 +28,7 @@ $(STAMP): requirements.txt requirements-torch.txt requirements-dev.txt constrain
 	$(BIN)/python -m pip install -r requirements-dev.txt
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: python-check $(STAMP)
 
 # What `make run` serves with: the runtime set (no torch, so no CUDA from PyPI; decision 0020) and
 # the packages that export the embedding model to ONNX, installed without their dependencies.
@@ -33,10 +38,10 @@ $(RUN_STAMP): requirements.txt requirements-export.txt constraints.txt
 	$(BIN)/python -m pip install --no-deps -r requirements-export.txt
 	@touch $(RUN_STAMP)
 
-install-run: $(RUN_STAMP)
+install-run: python-check $(RUN_STAMP)
 
 # The embedded default: SQLite under var/, in-memory channel layer, jobs in-process.
-run: install-run
+run: python-check install-run
 	@test -f .env || printf '# Written by `make run` for local development (manage.py commands run with DEBUG on).\n# For production delete this file and set DEBUG=false and SECRET_KEY (see .env.example).\nDEBUG=true\n' > .env
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py export_onnx --if-missing
@@ -46,7 +51,7 @@ run: install-run
 	@echo ""
 	DEBUG=true $(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --log-level info --no-access-log
 
-test: install
+test: python-check install
 	$(BIN)/pytest
 
 lint:
