@@ -4,6 +4,10 @@
 #   docker build -t helpdesk-ai .
 #   docker run -e SECRET_KEY=... -e ALLOWED_HOSTS=... -p 8000:8000 helpdesk-ai
 #
+# Alone like that, the container migrates its database (SQLite in the /app/var volume) before it
+# serves (MIGRATE_ON_START=true, deploy/docker/entrypoint.sh); several containers on one database
+# (docker-compose.yml, deploy/k8s) set MIGRATE_ON_START=false and migrate once, in a one-shot.
+#
 # Three stages, all from PyPI alone (no other index, nothing downloaded when a container starts):
 #   model    exports the packaged all-MiniLM-L6-v2 to ONNX, without torch (ai_assist/ml/onnx_export.py)
 #   deps     installs requirements.txt (the runtime set: no torch, no sentence-transformers) into /opt/venv
@@ -12,7 +16,13 @@
 # Embeddings run on onnxruntime (AI_EMBEDDING_RUNTIME=onnx): the same vectors as sentence-transformers
 # (max abs diff < 1e-5, tests/ai_assist/test_onnx.py), at about 230 MB per process instead of about 600
 # (docs/operations.md, "Image size and memory"; decision 0020).
-# The project's own machines have no Docker daemon: the GitHub workflow builds this image.
+#
+# Plain Dockerfile syntax only (no `# syntax=` line, no heredocs, no COPY --chmod), so that Docker's
+# legacy builder, BuildKit and podman all build it. PYTHON_IMAGE names the base: the project's own
+# machines cannot reach Docker Hub and build on a LOCAL TEST STAND-IN for python:3.11-slim made from
+# Debian packages (`make image-check`, deploy/local/; docs/operations.md, "Containers on this
+# machine"): there the image builds in about 5 minutes and measures about 1.45 GB (the stand-in base
+# is larger than the official one; the GitHub workflow prints the size on python:3.11-slim).
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # --- model: the embedding model, exported once ----------------------------------------------------
