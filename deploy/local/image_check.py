@@ -7,8 +7,8 @@ would start it (`docker run -e SECRET_KEY=... -e ALLOWED_HOSTS=... helpdesk-ai`)
 4. one container starts with SECRET_KEY and ALLOWED_HOSTS only (and a published port);
 5. checks: the entrypoint migrated, /healthz, /readyz, Docker's HEALTHCHECK, sign-up, sign-in, a
    ticket, a chat answer (the knowledge base is empty: still 200), the process's user is not root,
-   torch is not importable, the ONNX export is in the image, no traceback in the log, and the
-   image's size against a budget;
+   torch is not importable, the ONNX export is in the image and the app's embedder embeds on it,
+   no traceback or ERROR in the log, and the image's size against a budget;
 6. a summary, one line per check, with the build time, the sizes and the container's memory;
 7. the container (and its anonymous volume) is removed. Exit status 1 on any failure.
 
@@ -89,9 +89,17 @@ print(json.dumps(results))
 
 # Inside the container: what the import system would find, and the model files.
 IN_CONTAINER_FACTS = r"""
-import importlib.util, json, os, pathlib
+import importlib.util, json, os, pathlib, sys, time
+import django
+django.setup()
+from ai_assist import embeddings
+started = time.monotonic()
+vector = embeddings.embed_one("My VPN disconnects every hour")
 model = pathlib.Path(os.environ.get("AI_ONNX_MODEL_DIR", "/app/model/onnx"))
 print(json.dumps({
+    "embedder": type(embeddings.embedder()).__name__,
+    "embedding": [len(vector), round(float((vector**2).sum()) ** 0.5, 4), round(time.monotonic() - started, 2)],
+    "torch_loaded": "torch" in sys.modules,
     "found": [m for m in ("torch", "sentence_transformers", "transformers") if importlib.util.find_spec(m)],
     "onnxruntime": bool(importlib.util.find_spec("onnxruntime")),
     "model_files": sorted(p.name for p in model.iterdir()) if model.is_dir() else [],
@@ -261,6 +269,12 @@ def run_checks(report: Report, port: int, budget_mb: int, build_seconds: float |
         found["onnxruntime"] and "model.onnx" in found["model_files"],
         "ONNX export in the image (/app/model/onnx)",
         f"{found['model_bytes'] / 1e6:.0f} MB: {', '.join(found['model_files'])}",
+    )
+    dim, norm, took = found["embedding"]
+    report.check(
+        dim == 384 and abs(norm - 1) < 1e-3 and not found["torch_loaded"],
+        "the embedder embeds on the ONNX export (Django set up as the app is)",
+        f"{found['embedder']}: {dim} dimensions, norm {norm}, {took} s with the load; torch: {found['torch_loaded']}",
     )
 
     health = ""
