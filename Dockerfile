@@ -1,9 +1,12 @@
-# syntax=docker/dockerfile:1
 # Helpdesk AI: one image for the web (gunicorn, REST), websocket (uvicorn, ASGI), Celery worker and
 # Celery beat processes (docker-compose.yml runs each with its own command).
 #
 #   docker build -t helpdesk-ai .
 #   docker run -e SECRET_KEY=... -e ALLOWED_HOSTS=... -p 8000:8000 helpdesk-ai
+#
+# Alone like that, the container migrates its database (SQLite in the /app/var volume) before it
+# serves (MIGRATE_ON_START=true, deploy/docker/entrypoint.sh); several containers on one database
+# (docker-compose.yml, deploy/k8s) set MIGRATE_ON_START=false and migrate once, in a one-shot.
 #
 # Three stages, all from PyPI alone (no other index, nothing downloaded when a container starts):
 #   model    exports the packaged all-MiniLM-L6-v2 to ONNX, without torch (ai_assist/ml/onnx_export.py)
@@ -13,7 +16,13 @@
 # Embeddings run on onnxruntime (AI_EMBEDDING_RUNTIME=onnx): the same vectors as sentence-transformers
 # (max abs diff < 1e-5, tests/ai_assist/test_onnx.py), at about 230 MB per process instead of about 600
 # (docs/operations.md, "Image size and memory"; decision 0020).
-# The project's own machines have no Docker daemon: the GitHub workflow builds this image.
+#
+# Plain Dockerfile syntax only (no `# syntax=` line, no heredocs, no COPY --chmod), so that Docker's
+# legacy builder, BuildKit and podman all build it. PYTHON_IMAGE names the base: the project's own
+# machines cannot reach Docker Hub and build on a LOCAL TEST STAND-IN for python:3.11-slim made from
+# Debian packages (`make image-check`, deploy/local/; docs/operations.md, "Containers on this
+# machine"): there the image builds in about 5 minutes and measures about 1.45 GB (the stand-in base
+# is larger than the official one; the GitHub workflow prints the size on python:3.11-slim).
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # --- model: the embedding model, exported once ----------------------------------------------------
@@ -66,25 +75,11 @@ RUN DEBUG=false VAR_DIR=/app/build \
     SECRET_KEY=build-time-dummy-key-for-collectstatic-only-never-used-to-sign-anything \
     python manage.py collectstatic --noinput
 
-COPY --chmod=0755 <<'EOF' /usr/local/bin/helpdesk-entrypoint
-#!/bin/sh
-# $VAR_DIR/static -> this image's collected static files (see the Dockerfile). Idempotent; safe
-# when web, worker and beat start together on one shared volume.
-set -eu
-var_dir="${VAR_DIR:-/app/var}"
-target=/app/build/static
-link="$var_dir/static"
-mkdir -p "$var_dir"
-if [ "$(readlink "$link" 2>/dev/null)" != "$target" ]; then
-    rm -rf "$link"
-    ln -sfn "$target" "$link" 2>/dev/null || true  # another container may have just made it
-    if [ "$(readlink "$link" 2>/dev/null)" != "$target" ]; then
-        echo "helpdesk-entrypoint: cannot link $link to $target" >&2
-        exit 1
-    fi
-fi
-exec "$@"
-EOF
+# The entrypoint: $VAR_DIR/static, then migrations when MIGRATE_ON_START=true (the default, for one
+# container alone; docker-compose.yml turns it off and runs its one-shot `migrate`), then the command.
+# A plain COPY and a chmod in RUN (no heredoc, no COPY --chmod): the legacy builder takes it too.
+COPY deploy/docker/entrypoint.sh /usr/local/bin/helpdesk-entrypoint
+RUN chmod 0755 /usr/local/bin/helpdesk-entrypoint
 
 # Run as an unprivileged user that owns only VAR_DIR (SQLite file, uploads, embedded Chroma); the
 # code, the virtualenv and the model stay root-owned and read-only to it.
@@ -96,8 +91,10 @@ RUN groupadd --system --gid 10001 app \
 # The embedder: onnxruntime on the model exported above (no torch in this image). HF_HUB_OFFLINE:
 # no library may reach a model hub. OMP_NUM_THREADS=1: one compute thread per process (measured:
 # more threads on a busy 2-core host made embeddings 5-10x slower).
+# MIGRATE_ON_START: the entrypoint migrates before the command (false where a one-shot migrates).
 ENV DEBUG=false \
     VAR_DIR=/app/var \
+    MIGRATE_ON_START=true \
     DJANGO_SETTINGS_MODULE=helpdesk.settings.main \
     AI_EMBEDDING_RUNTIME=onnx \
     AI_ONNX_MODEL_DIR=/app/model/onnx \

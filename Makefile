@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: python-check install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-load bench bench-quick constraints clean
+.PHONY: python-check install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check image-check compose-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-load bench bench-quick constraints clean
 
 # Every pin installs on any Python 3.11 (tests/helpdesk/test_install.py); the venv's own Python is
 # checked when there is one (a venv made by another Python fails in confusing ways).
@@ -98,6 +98,19 @@ fuzz: install
 # docker-compose.yml, deploy/k8s, deploy/systemd and the GitHub workflows, offline (deploy/README.md).
 deploy-check: install
 	bash .ci/validate-deploy
+
+# Manual checks for a person, on a machine with Docker (Debian 12: apt-get install -y docker.io
+# mmdebstrap docker-compose) and without Docker Hub: LOCAL TEST STAND-IN base images from Debian
+# packages (deploy/local/standins/), then the image built and run alone (image-check, 5-10 minutes
+# from scratch) or the whole compose stack up, smoke-tested through nginx and taken down
+# (compose-check, 3-10 minutes). Not part of .ci/run. docs/operations.md, "Containers on this machine".
+# IMAGE_CHECK_ARGS=--no-cache rebuilds every layer of the image.
+image-check:
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) deploy/local/image_check.py $(IMAGE_CHECK_ARGS)
+
+compose-check:
+	@test -x $(BIN)/python || { echo "compose-check needs the virtualenv (websockets, PyYAML): make install"; exit 1; }
+	$(BIN)/python deploy/local/compose_check.py $(COMPOSE_CHECK_ARGS)
 
 bench-auth: install
 	$(BIN)/python bench/auth_latency.py
