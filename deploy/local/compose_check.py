@@ -13,7 +13,7 @@ smoke-tested through the proxy, measured, and taken down.
    healthcheck);
 4. through nginx only: the probes, the API docs, a demo sign-in, a ticket whose `ticket.created`
    reaches a websocket on /ws/feed/ (uvicorn behind the proxy), a password-reset email that the
-   Celery worker delivers (console backend: read back from the worker's log), a chat answer, and
+   Celery worker delivers (file backend: read back from the worker's own folder; its reset token in no log), a chat answer, and
    /metrics refused without METRICS_TOKEN and served with it;
 5. the memory of each container (`docker stats --no-stream`), the tracebacks in each log, a summary;
 6. `down -v` (unless --keep). Exit status 1 on any failure.
@@ -249,36 +249,38 @@ async def feed_hears_ticket(base: str, admin: str, employee: str) -> tuple[bool,
 
 
 RESET_SUBJECT = "Subject: [Helpdesk AI] Reset your password"
+MAIL_SERVICES = ("worker", "web", "ws")
 
 
-def reset_emails(compose: Compose, service: str, to: str) -> int:
-    """How many password-reset emails to `to` are in the service's output. The console backend
-    writes each message it delivers to stdout; a Celery worker logs that as JSON lines
-    (`celery.redirected`), gunicorn and uvicorn print it as it is: the headers are found either way."""
-    lines = compose("logs", "--no-color", service, check=False).stdout.splitlines()
-    out = "\n".join(line.split("| ", 1)[-1] for line in lines).replace("\\n", "\n")  # no "web_1  | " prefixes
-    return len(re.findall(re.escape(RESET_SUBJECT) + r"\s*\nFrom: [^\n]*\nTo: " + re.escape(to), out))
+def reset_emails(compose: Compose, service: str, to: str) -> list[str]:
+    """The password-reset emails to `to` that `service` delivered: the file backend of the compose
+    file writes each to the service's own folder (the override's EMAIL_FILE_PATH)."""
+    script = f"cat /app/var/sent-mail/{service}/*.log 2>/dev/null || true"
+    text = compose("exec", "-T", "worker", "sh", "-c", script, check=False).stdout
+    messages = re.split(r"\n-{79}\n", text)
+    return [m for m in messages if RESET_SUBJECT in m and re.search(rf"^To: {re.escape(to)}$", m, re.MULTILINE)]
 
 
 def worker_delivered(compose: Compose, to: str, before: dict[str, int], seconds: float) -> tuple[bool, str]:
-    """A new password-reset email to `to` in the Celery worker's output, and in no other app
-    container's (`before`: the counts per service before the request)."""
+    """A new password-reset email to `to` delivered by the Celery worker and by no other app
+    container (`before`: the counts per service before the request); its reset token in no log."""
     started = time.monotonic()
     while time.monotonic() - started < seconds:
-        if reset_emails(compose, "worker", to) > before["worker"]:
+        delivered = reset_emails(compose, "worker", to)
+        if len(delivered) > before["worker"]:
             took = time.monotonic() - started
-            others = {
-                name: reset_emails(compose, name, to) - count for name, count in before.items() if name != "worker"
-            }
-            elsewhere = [name for name, new in others.items() if new]
+            elsewhere = [name for name in MAIL_SERVICES[1:] if len(reset_emails(compose, name, to)) > before[name]]
             if elsewhere:
                 return False, f"sent by {elsewhere} as well as the worker"
-            return (
-                True,
-                f"'{RESET_SUBJECT}' To: {to} in the worker's output {took:.1f} s after the request (web, ws: none)",
-            )
+            token = re.search(r"token[=:]\s*([\w-]{20,})", delivered[-1])
+            if token is None:
+                return False, "the reset email holds no token"
+            logs = compose("logs", "--no-color", check=False).stdout
+            if token.group(1) in logs:
+                return False, "the reset token is in the containers' logs"
+            return True, f"To: {to} by the worker {took:.1f} s after the request (web, ws: none); its token in no log"
         time.sleep(2)
-    return False, f"no new reset email to {to} in the worker's output within {seconds:.0f} s"
+    return False, f"no new reset email to {to} from the worker within {seconds:.0f} s"
 
 
 # --- The run -------------------------------------------------------------------------------------
@@ -325,11 +327,11 @@ def smoke(report: Report, compose: Compose, base: str, metrics_token: str) -> No
     count = body.get("count") if isinstance(body, dict) else None
     report.check(status == 200, "ticket list GET /api/v1/tickets/ (employee)", f"{status} count={count}")
 
-    before = {service: reset_emails(compose, service, EMPLOYEE) for service in ("worker", "web", "ws")}
+    before = {service: len(reset_emails(compose, service, EMPLOYEE)) for service in MAIL_SERVICES}
     status, body = http(base, "POST", "/api/v1/auth/password/reset/", {"email": EMPLOYEE})
     report.check(status == 202, "password reset requested POST /api/v1/auth/password/reset/", str(status))
     ok, detail = worker_delivered(compose, EMPLOYEE, before, 120)
-    report.check(ok, "the email delivered by the Celery worker (console backend, worker's log)", detail)
+    report.check(ok, "the email delivered by the Celery worker (file backend), its token in no log", detail)
 
     status, body = http(base, "POST", "/api/v1/ai/chat/", {"message": "My VPN keeps disconnecting"}, tokens[EMPLOYEE])
     detail = f"{status}"

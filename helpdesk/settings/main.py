@@ -506,7 +506,14 @@ PDF_MAX_PAGES = env.integer("PDF_MAX_PAGES", 500, minimum=1)
 PDF_MAX_CONTENT_BYTES = env.integer("PDF_MAX_CONTENT_BYTES", 20 * 1024 * 1024, minimum=1024)
 
 # --- Email ------------------------------------------------------------------------------------
-EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Without EMAIL_BACKEND, email is printed to the console under DEBUG (`make run`: the reset link in the
+# terminal) and otherwise written to files under EMAIL_FILE_PATH: never to a production log, where a
+# password-reset link would let anyone who reads the logs take the account. Set a real sender to send.
+EMAIL_BACKEND = env.string(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = env.string("EMAIL_FILE_PATH") or str(VAR_DIR / "sent-mail")
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Helpdesk AI <helpdesk@localhost>")
 # Where people reach the service: the links in emails.
 SITE_URL = env.url("SITE_URL", ("http", "https")) or "http://127.0.0.1:8000"

@@ -98,3 +98,25 @@ def test_mongodb_settings_use_object_id_auto_fields_and_own_migrations(tmp_path)
     assert lines[1] == "['admin', 'auth', 'contenttypes']"
     assert lines[2] == "django_mongodb_backend.fields.ObjectIdAutoField"
     assert lines[3] == "CharField"  # our models keep their string ids on every database
+
+
+def test_production_email_never_goes_to_the_log_unless_a_sender_is_set(tmp_path):
+    """Unset EMAIL_BACKEND printed every email, password-reset links included, into the log of a
+    production process (the compose stack's worker): anyone reading logs could take accounts."""
+    send = "from django.core.mail import send_mail; send_mail('Reset', 'token: RESET-SECRET-4471', 'a@x.test', ['b@x.test'])"
+    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "EMAIL_BACKEND", "EMAIL_FILE_PATH"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="helpdesk.settings.main", VAR_DIR=str(tmp_path), DEBUG="false", SECRET_KEY=GOOD_KEY
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", send],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-800:]
+    assert "RESET-SECRET-4471" not in result.stdout + result.stderr
+    kept = [path.read_text() for path in (tmp_path / "sent-mail").iterdir()]
+    assert len(kept) == 1 and "RESET-SECRET-4471" in kept[0]
