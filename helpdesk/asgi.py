@@ -13,10 +13,11 @@ django_asgi_app = configured(get_asgi_application)  # set up Django before impor
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from helpdesk import jobs  # noqa: E402
+from helpdesk import jobs, startup  # noqa: E402
 from helpdesk.asgi_limits import BodyLimitMiddleware  # noqa: E402
 from notifications.routing import websocket_application  # noqa: E402
 
+configured(startup.check_serving)  # what serving needs (the embedding model): one line, exit 1
 application = jobs.asgi_starting_jobs(
     ProtocolTypeRouter(
         {

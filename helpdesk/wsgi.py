@@ -11,6 +11,7 @@ from helpdesk.startup import configured
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.main")
 django_wsgi_app = configured(get_wsgi_application)
 
-from helpdesk import jobs  # noqa: E402
+from helpdesk import jobs, startup  # noqa: E402
 
+configured(startup.check_serving)  # what serving needs (the embedding model): one line, exit 1
 application = jobs.wsgi_starting_jobs(django_wsgi_app)
