@@ -190,8 +190,9 @@ def _next_due(jobs: list[tuple[str, float]]) -> dict[str, float]:
     except Exception:  # no table yet: everything is due, and each job's own run reports the problem
         return due
     for name, interval in jobs:
-        if started.get(name) is not None:
-            wait = (started[name] + timedelta(seconds=interval) - now).total_seconds()
+        last = started.get(name)
+        if last is not None:
+            wait = (last + timedelta(seconds=interval) - now).total_seconds()
             due[name] = now_monotonic + min(max(wait, 0.0), interval)
     return due
 
@@ -240,7 +241,6 @@ class EmbeddedScheduler:
         self.jobs = jobs
         self.run = run
         self.election = election or Election(Path(settings.VAR_DIR) / "jobs.lock")
-        self.leading = False
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="helpdesk-jobs", daemon=True)
 
@@ -255,7 +255,6 @@ class EmbeddedScheduler:
         try:
             while not self.stopping.is_set():
                 if self.election.try_lead():
-                    self.leading = True
                     logger.info(
                         "This process (%s) runs the periodic jobs: %s", _runner(), ", ".join(n for n, _ in self.jobs)
                     )
