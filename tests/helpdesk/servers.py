@@ -44,6 +44,7 @@ SERVERS = {
         "2",
         "-b",
         "127.0.0.1:{port}",
+        "--no-control-socket",  # its default path is one per user: tests running side by side would share it
     ],
     "runserver": ["manage.py", "runserver", "--noreload", "127.0.0.1:{port}"],
 }
