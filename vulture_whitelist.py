@@ -22,6 +22,9 @@ _.worker_class
 _.accesslog
 _.on_starting
 _.child_exit
+_.post_worker_init
+_.worker_exit
+_.manage  # helpdesk.startup.manage, called by manage.py
 _.FailSoftRedisCache  # CACHES
 _.csrf_failure  # CSRF_FAILURE_VIEW
 
@@ -53,6 +56,7 @@ _.next_attempt_at  # helpdesk.OutboxEvent
 _.claimed_until  # helpdesk.OutboxEvent
 _.claimed_by  # helpdesk.OutboxEvent
 _.last_error  # helpdesk.OutboxEvent
+_.last_runner  # helpdesk.JobRun
 
 # Fields of domain events (helpdesk.events): written by the publishers, read through
 # dataclasses.fields (Event.to_data: the outbox row, the audit entry's details) and by the consumers.

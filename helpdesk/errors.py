@@ -61,3 +61,9 @@ class Unauthenticated(DomainError):
 
     def __init__(self, detail: str, *, code: str | None = None):
         super().__init__(detail, code=code, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+
+
+class Unavailable(DomainError):
+    """Something this request needs is not there, or not answering; not the caller's fault."""
+
+    status, code, title = 503, "unavailable", "Service unavailable"

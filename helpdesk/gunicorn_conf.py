@@ -4,6 +4,10 @@ helpdesk.wsgi:application`. Options on the command line or in GUNICORN_CMD_ARGS 
 With PROMETHEUS_MULTIPROC_DIR set (decision 0019), each worker keeps its metric values in files
 there and /metrics sums every worker's: the folder is emptied when gunicorn starts (values of an
 earlier run would be summed too), and a worker that exits has its live gauges removed.
+
+Without a broker each worker starts the periodic jobs' scheduler once it is forked and has loaded
+the application (post_worker_init), never the master, --preload or not; one worker of the machine is
+elected to run them (helpdesk.jobs).
 """
 
 from __future__ import annotations
@@ -30,3 +34,15 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    from helpdesk import jobs
+
+    jobs.start_embedded()
+
+
+def worker_exit(server, worker) -> None:
+    from helpdesk import jobs
+
+    jobs.stop_embedded()

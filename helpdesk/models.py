@@ -84,3 +84,25 @@ class OutboxDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} -> {self.consumer}"
+
+
+class JobRun(models.Model):
+    """The latest run of one periodic job (helpdesk.jobs), whoever ran it: the embedded scheduler of
+    any process or a Celery worker. One row per job, written with single-row updates, so /readyz
+    reads every job's state in one query on every database."""
+
+    id = ObjectIdPrimaryKey()
+    name = models.CharField(max_length=100, unique=True, help_text="The job's task name.")
+    runs = models.PositiveIntegerField(default=0, help_text="Runs started since the row was made.")
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Failed runs in a row (0 after a success).")
+    last_error = models.TextField(blank=True, help_text="The last failure's exception class and message.")
+    last_runner = models.CharField(max_length=200, blank=True, help_text="host:pid of the last run.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

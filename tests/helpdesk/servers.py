@@ -1,9 +1,10 @@
-"""A real ASGI server (uvicorn, production settings) in a subprocess, for tests that need a socket or
-an environment of their own: a body limit counted as bytes arrive, a Redis or database that is down.
+"""A real server (uvicorn by default, production settings) in a subprocess, for tests that need a socket
+or an environment of their own: a body limit counted as bytes arrive, a Redis or database that is down,
+another way of serving (SERVERS: daphne, gunicorn, `manage.py runserver`).
 
     with live_server(tmp_path, env={"REDIS_URL": "redis://127.0.0.1:6390/0"}, migrate=True) as server:
         httpx.get(server.url + "/readyz")
-        server.log()  # what the server wrote to stderr so far
+        server.log()  # what the server wrote to stdout and stderr so far
 """
 
 from __future__ import annotations
@@ -27,6 +28,26 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout (manage.py)
 SECRET_KEY = "live-server-" + "k3y-" * 12
 # Variables of the test run that must not leak into the server: it gets only what a test gives it.
 _OWN = {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "VAR_DIR", "HELPDESK_TEST_VAR_DIR", "SECRET_KEY"}
+
+
+# How each server is started; {port} is filled in.
+SERVERS = {
+    "uvicorn": ["-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1", "--port", "{port}"],
+    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "helpdesk.asgi:application"],
+    "gunicorn": [
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:helpdesk.gunicorn_conf",
+        "helpdesk.wsgi:application",
+        "-w",
+        "2",
+        "-b",
+        "127.0.0.1:{port}",
+        "--no-control-socket",  # its default path is one per user: tests running side by side would share it
+    ],
+    "runserver": ["manage.py", "runserver", "--noreload", "127.0.0.1:{port}"],
+}
 
 
 def free_port() -> int:
@@ -63,7 +84,9 @@ class Server:
 
 
 @contextmanager
-def live_server(tmp_path: Path, *, env: dict[str, str] | None = None, migrate: bool = False) -> Iterator[Server]:
+def live_server(
+    tmp_path: Path, *, env: dict[str, str] | None = None, migrate: bool = False, server: str = "uvicorn"
+) -> Iterator[Server]:
     var_dir = tmp_path / "var"
     var_dir.mkdir(exist_ok=True)
     full_env = server_env(var_dir, **(env or {}))
@@ -80,30 +103,30 @@ def live_server(tmp_path: Path, *, env: dict[str, str] | None = None, migrate: b
     log_path = tmp_path / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, *(arg.format(port=port) for arg in SERVERS[server])],
             cwd=ROOT,
             env=full_env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    server = Server(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
+    running = Server(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
     try:
         deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
-                pytest.fail(f"the server stopped: {server.log()[-2000:]}")
+                pytest.fail(f"the server stopped: {running.log()[-2000:]}")
             try:
-                status = httpx.get(f"{server.url}/healthz", timeout=1).status_code
+                status = httpx.get(f"{running.url}/healthz", timeout=1).status_code
             except httpx.HTTPError:
                 status = None
             if status == 200:
                 break
             if status is not None:
-                pytest.fail(f"/healthz answered {status}: {server.log()[-2000:]}")
+                pytest.fail(f"/healthz answered {status}: {running.log()[-2000:]}")
             if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer /healthz within 90 s: {server.log()[-2000:]}")
+                pytest.fail(f"the server did not answer /healthz within 90 s: {running.log()[-2000:]}")
             time.sleep(0.2)
-        yield server
+        yield running
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -216,7 +216,8 @@ def test_the_server_with_a_dead_redis_serves_and_logs_it_once(tmp_path):
         assert comment.status_code == 201
         assert http.post("/api/v1/auth/refresh/", json={"refresh": pair["refresh"]}).status_code == 200
         ready = http.get("/readyz").json()
-        assert ready["status"] == "degraded" and set(ready["degraded"]) == {"cache", "channel_layer"}
+        # (and "jobs" once they are overdue: with the broker down no beat runs them)
+        assert ready["status"] == "degraded" and {"cache", "channel_layer"} <= set(ready["degraded"])
         time.sleep(0.3)
         log = server.log()
     assert log.count("does not answer") == 1, log[-3000:]

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, out: str | None = None, if_missing: bool = False, **options):
-        from ai_assist.ml.onnx_export import ExportError, export
+        from ai_assist.ml.onnx_export import ExportError, export_atomically
 
         target = out or str(settings.AI_ONNX_MODEL_DIR)
         if if_missing:
@@ -45,7 +45,7 @@ class Command(BaseCommand):
                 return
         progress = self.stdout.write if options["verbosity"] >= 1 else (lambda _line: None)
         try:
-            meta = export(target, settings.AI_EMBEDDING_MODEL, progress=progress)
+            meta = export_atomically(target, settings.AI_EMBEDDING_MODEL, progress=progress)
         except ExportError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(self.style.SUCCESS(f"Exported {meta['name']} ({meta['dim']} dimensions) to {target}."))
