@@ -30,12 +30,11 @@ $(STAMP): requirements.txt requirements-torch.txt requirements-dev.txt constrain
 
 install: python-check $(STAMP)
 
-# What `make run` serves with: the runtime set (no torch, so no CUDA from PyPI; decision 0020) and
-# the packages that export the embedding model to ONNX, installed without their dependencies.
-$(RUN_STAMP): requirements.txt requirements-export.txt constraints.txt
+# What `make run` serves with: the runtime set alone (no torch, so no CUDA from PyPI; decision 0020).
+# `manage.py export_onnx` exports the model from a temporary venv of requirements-export.txt.
+$(RUN_STAMP): requirements.txt constraints.txt
 	$(make_venv)
 	$(BIN)/python -m pip install -r requirements.txt
-	$(BIN)/python -m pip install --no-deps -r requirements-export.txt
 	@touch $(RUN_STAMP)
 
 install-run: python-check $(RUN_STAMP)

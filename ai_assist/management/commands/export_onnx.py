@@ -6,6 +6,9 @@ no torch, and neither does the export (ai_assist/ml/onnx_export.py).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -16,7 +19,8 @@ from ai_assist.ml.embed_onnx import exported_name
 class Command(BaseCommand):
     help = (
         "Export the embedding model (AI_EMBEDDING_MODEL, default the packaged all-MiniLM-L6-v2) to ONNX "
-        "for the onnx runtime. Needs the packages of requirements-export.txt; no torch."
+        "for the onnx runtime. No torch: the packages of requirements-export.txt, from this venv when it has "
+        "them, else installed into a temporary one."
     )
 
     def add_arguments(self, parser):
@@ -28,7 +32,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, out: str | None = None, if_missing: bool = False, **options):
-        from ai_assist.ml.onnx_export import ExportError, export_atomically
+        from ai_assist.ml.embed import can_export
+        from ai_assist.ml.onnx_export import ExportError, export_atomically, export_in_own_venv
 
         target = out or str(settings.AI_ONNX_MODEL_DIR)
         if if_missing:
@@ -45,7 +50,11 @@ class Command(BaseCommand):
                 return
         progress = self.stdout.write if options["verbosity"] >= 1 else (lambda _line: None)
         try:
-            meta = export_atomically(target, settings.AI_EMBEDDING_MODEL, progress=progress)
+            if can_export(settings.AI_EMBEDDING_MODEL):
+                meta = export_atomically(target, settings.AI_EMBEDDING_MODEL, progress=progress)
+            else:  # the serving venv (make run, the runtime set): the exporter's packages are not in it
+                export_in_own_venv(target, settings.AI_EMBEDDING_MODEL, progress=progress)
+                meta = json.loads((Path(target) / "embedder.json").read_text())
         except ExportError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(self.style.SUCCESS(f"Exported {meta['name']} ({meta['dim']} dimensions) to {target}."))
