@@ -3,6 +3,10 @@
 Also the run's guard on the checkout: tests write only to their temporary directories (tmp_path,
 and the run's own VAR_DIR that helpdesk/settings/test.py makes), never to the checkout's var/,
 which holds a developer's database, models and uploads. The run fails if var/ changed.
+
+And what makes the suite fast without testing less: the run embeds on the ONNX export production
+serves with, exported once per machine (tests/onnx_model.py); and under pytest-xdist each worker
+empties only its own part of a shared Redis cache.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ import os
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.files.storage import storages
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from helpdesk.cache import UNAVAILABLE
 from tests.factories import DepartmentFactory, UserFactory
 from tests.helpers import ROOT, bearer_client, stored_keys
+from tests.onnx_model import ensure_exported
 
 CHECKOUT_VAR = ROOT / "var"
 
@@ -96,24 +104,76 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 # --- Fixtures ------------------------------------------------------------------------------------
 
 
+def pytest_addoption(parser, pluginmanager):
+    """pyproject.toml's addopts run the suite on pytest-xdist (-n auto --dist loadgroup). Without the
+    plugin (`-p no:xdist`, to debug one test in one process) its options are accepted and ignored."""
+    if not pluginmanager.has_plugin("xdist"):
+        group = parser.getgroup("xdist", "pytest-xdist is not loaded (-p no:xdist): these options do nothing")
+        # `_addoption`, as xdist itself registers -n: pytest reserves lowercase short options for plugins.
+        group._addoption("-n", "--numprocesses", dest="numprocesses", default=None)
+        group.addoption("--dist", dest="dist", default="no")
+
+
+def pytest_configure(config):
+    """The ONNX export the run embeds with (settings.AI_ONNX_MODEL_DIR): made before the first test,
+    once per machine (in the controller first under xdist, so the workers find it)."""
+    ensure_exported(settings.AI_ONNX_MODEL_DIR, settings.AI_EMBEDDING_MODEL)
+
+
+# Session fixtures that start a server: the tests that use one run on one xdist worker, which starts it once.
+SERVER_GROUPS = {"live_server_url": "live-server", "chroma_server": "chroma-server"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup`, tests that share an expensive fixture run on the same worker: those
+    of one server (SERVER_GROUPS), and those of a module with a module-scoped fixture of its own (the
+    OpenAPI document, an export, a world built once), so each is made once per run, not per worker."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        group = None
+        for name in item.fixturenames:
+            if name in SERVER_GROUPS:
+                group = SERVER_GROUPS[name]
+                break
+            definitions = info.name2fixturedefs.get(name) if info is not None else None
+            if definitions and definitions[-1].scope == "module" and definitions[-1].baseid.startswith("tests"):
+                group = item.module.__name__
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def clear_cache() -> None:
+    """Empty the default cache. On Redis only this process's keys (its KEY_PREFIX: one per xdist
+    worker, helpdesk/settings/test.py) are deleted: RedisCache.clear() would flush the database,
+    and with it the keys of the other workers' running tests."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        cache.clear()
+        return
+    fallback = getattr(backend, "_fallback", None)  # helpdesk.cache.FailSoftRedisCache's own memory
+    if fallback is not None:
+        fallback.clear()
+    try:
+        server = backend._cache.get_client(write=True)
+        keys = list(server.scan_iter(match=f"{backend.key_prefix}:*", count=1000))
+        if keys:
+            server.delete(*keys)
+    except UNAVAILABLE:  # Redis does not answer (a fail-soft test): the memory fallback is what it uses
+        pass
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters and throttles live in the cache: each test starts from zero. SLA targets
     are also held per process for a few seconds: forgotten too."""
     from tickets import sla
 
-    cache.clear()
+    clear_cache()
     sla.forget_policies()
     yield
-    cache.clear()
+    clear_cache()
     sla.forget_policies()
-
-
-@pytest.fixture(autouse=True)
-def _empty_attachments_storage():
-    """Uploads are kept in memory for the whole run (settings.STORAGES): each test starts with none."""
-    for key in stored_keys():
-        storages["attachments"].delete(key)
 
 
 @pytest.fixture

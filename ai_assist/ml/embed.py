@@ -119,7 +119,8 @@ def get_embedder(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path 
     """The process's one embedder for `spec` on `runtime` (loaded on first use: about 4-5 s with
     torch, under 1 s with onnx). The onnx runtime never imports torch or sentence_transformers."""
     resolved = resolve_runtime(runtime, onnx_dir)
-    key = f"{resolved}:{spec or PACKAGED_MODEL}"
+    # An onnx embedder is its export's: another directory is another embedder (or no export at all).
+    key = f"{resolved}:{spec or PACKAGED_MODEL}" + (f":{Path(onnx_dir or '').resolve()}" if resolved == "onnx" else "")
     embedder = _embedders.get(key)
     if embedder is None:
         with _embedders_lock:
@@ -131,6 +132,7 @@ def get_embedder(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path 
 
 
 def _load(spec: str, runtime: str, onnx_dir: str | Path | None) -> Embedder:
+    _offline()  # tokenizers too: no library reaches the hub, whichever the runtime
     if runtime == "torch":
         return SentenceTransformerEmbedder(spec)
     from ai_assist.ml.embed_onnx import OnnxEmbedder, OnnxModelMissing
