@@ -4,9 +4,10 @@ Also the run's guard on the checkout: tests write only to their temporary direct
 and the run's own VAR_DIR that helpdesk/settings/test.py makes), never to the checkout's var/,
 which holds a developer's database, models and uploads. The run fails if var/ changed.
 
-And what makes the suite fast without testing less: the run embeds on the ONNX export production
-serves with, exported once per machine (tests/onnx_model.py); and under pytest-xdist each worker
-empties only its own part of a shared Redis cache.
+And what makes the suite fast without testing less: the AI's event consumers (routing, the vector
+index: they embed and write Chroma) hear a test's events only when it is marked `ai_consumers`; the
+run embeds on the ONNX export production serves with, exported once per machine (tests/onnx_model.py);
+and under pytest-xdist each worker empties only its own part of a shared Redis cache.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.core.files.storage import storages
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from helpdesk import dispatch
 from helpdesk.cache import UNAVAILABLE
 from tests.factories import DepartmentFactory, UserFactory
 from tests.helpers import ROOT, bearer_client, stored_keys
@@ -174,6 +176,35 @@ def _fresh_cache():
     yield
     clear_cache()
     sla.forget_policies()
+
+
+# The AI's consumers of domain events (ai_assist/subscribers.py): they route new tickets and keep the
+# vector index, so they embed text and write Chroma.
+AI_CONSUMERS = ("ai.routing", "ai.index.tickets", "ai.index.kb")
+
+
+@pytest.fixture
+def ai_consumers():
+    """Asked for by a test or fixture whose events the AI's consumers must hear (as the marker)."""
+
+
+@pytest.fixture(autouse=True)
+def _ai_consumers_unless_asked(request, monkeypatch):
+    """The AI's consumers hear a test's events only when it asks for them, with the `ai_consumers`
+    marker or fixture (a test about routing or the index); in any other test, delivering an event
+    skips them. Every other consumer (audit, notifications, corrections) runs as in production
+    whenever the test delivers."""
+    asked = request.node.get_closest_marker("ai_consumers") is not None or "ai_consumers" in request.fixturenames
+    if not asked:
+        for name in AI_CONSUMERS:
+            monkeypatch.delitem(dispatch._consumers, name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _empty_attachments_storage():
+    """Uploads are kept in memory for the whole run (settings.STORAGES): each test starts with none."""
+    for key in stored_keys():
+        storages["attachments"].delete(key)
 
 
 @pytest.fixture
