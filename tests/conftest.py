@@ -12,6 +12,7 @@ and under pytest-xdist each worker empties only its own part of a shared Redis c
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def pytest_addoption(parser, pluginmanager):
-    """pyproject.toml's addopts run the suite on pytest-xdist (-n auto --dist loadgroup). Without the
+    """pyproject.toml's addopts run the suite on pytest-xdist (-n auto --dist loadfile). Without the
     plugin (`-p no:xdist`, to debug one test in one process) its options are accepted and ignored."""
     if not pluginmanager.has_plugin("xdist"):
         group = parser.getgroup("xdist", "pytest-xdist is not loaded (-p no:xdist): these options do nothing")
@@ -122,27 +123,29 @@ def pytest_configure(config):
     ensure_exported(settings.AI_ONNX_MODEL_DIR, settings.AI_EMBEDDING_MODEL)
 
 
-# Session fixtures that start a server: the tests that use one run on one xdist worker, which starts it once.
-SERVER_GROUPS = {"live_server_url": "live-server", "chroma_server": "chroma-server"}
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` (pyproject.toml's addopts): each module runs on one worker, so its
+    module-scoped fixtures (the OpenAPI document, an export, a measurement in a subprocess) are made
+    once; and the modules that use the e2e server (the session fixture live_server_url, which
+    migrates, seeds and starts uvicorn) run on one worker too, which starts it once.
+    (xdist's own `--dist loadgroup` does not group under pytest 9.2: it rewrites item._nodeid.)"""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ServerSharingScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "e2e live server" if uses_live_server(module) else module
+
+    return ServerSharingScheduling(config, log)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Under `--dist loadgroup`, tests that share an expensive fixture run on the same worker: those
-    of one server (SERVER_GROUPS), and those of a module with a module-scoped fixture of its own (the
-    OpenAPI document, an export, a world built once), so each is made once per run, not per worker."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        group = None
-        for name in item.fixturenames:
-            if name in SERVER_GROUPS:
-                group = SERVER_GROUPS[name]
-                break
-            definitions = info.name2fixturedefs.get(name) if info is not None else None
-            if definitions and definitions[-1].scope == "module" and definitions[-1].baseid.startswith("tests"):
-                group = item.module.__name__
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+@functools.cache
+def uses_live_server(module: str) -> bool:
+    path = ROOT / module
+    return path.suffix == ".py" and path.is_file() and "live_server_url" in path.read_text(encoding="utf-8")
 
 
 def clear_cache() -> None:
