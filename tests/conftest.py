@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def pytest_addoption(parser, pluginmanager):
-    """pyproject.toml's addopts run the suite on pytest-xdist (-n auto --dist loadfile). Without the
+    """pyproject.toml's addopts run the suite on pytest-xdist (-n auto --dist loadgroup). Without the
     plugin (`-p no:xdist`, to debug one test in one process) its options are accepted and ignored."""
     if not pluginmanager.has_plugin("xdist"):
         group = parser.getgroup("xdist", "pytest-xdist is not loaded (-p no:xdist): these options do nothing")
@@ -125,27 +126,56 @@ def pytest_configure(config):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """`--dist loadfile` (pyproject.toml's addopts): each module runs on one worker, so its
-    module-scoped fixtures (the OpenAPI document, an export, a measurement in a subprocess) are made
-    once; and the modules that use the e2e server (the session fixture live_server_url, which
-    migrates, seeds and starts uvicorn) run on one worker too, which starts it once.
-    (xdist's own `--dist loadgroup` does not group under pytest 9.2: it rewrites item._nodeid.)"""
-    if config.getoption("dist") != "loadfile":
+    """How xdist hands tests to workers (with `--dist loadgroup`, pyproject.toml's addopts): one test
+    at a time, in pytest-django's order (tests that flush the database last, so no flush removes the
+    rows migrations made before another test needs them), except for the modules `xdist_scope`
+    keeps on one worker. (xdist's own grouping by the xdist_group marker rewrites item._nodeid,
+    which pytest 9.2 no longer reads: it does not group.)"""
+    if config.getoption("dist") != "loadgroup":
         return None
-    from xdist.scheduler import LoadFileScheduling
+    from xdist.scheduler import LoadScopeScheduling
 
-    class ServerSharingScheduling(LoadFileScheduling):
+    class Scheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = super()._split_scope(nodeid)
-            return "e2e live server" if uses_live_server(module) else module
+            return xdist_scope(nodeid)
 
-    return ServerSharingScheduling(config, log)
+    return Scheduling(config, log)
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work a test belongs to: the test alone, or with its whole module when the module
+    makes something once for all its tests (a module-scoped fixture, the e2e server of the session
+    fixture live_server_url: every module that uses it goes to one worker, which starts it once) or
+    starts processes (its slow tests then start first: xdist hands out the biggest units first)."""
+    module = nodeid.split("::", 1)[0]
+    kind = module_kind(module)
+    if kind == "live server":
+        return "e2e live server"
+    return module if kind == "shared" else nodeid
 
 
 @functools.cache
-def uses_live_server(module: str) -> bool:
+def module_kind(module: str) -> str:
     path = ROOT / module
-    return path.suffix == ".py" and path.is_file() and "live_server_url" in path.read_text(encoding="utf-8")
+    if path.suffix != ".py" or not path.is_file():
+        return ""
+    source = path.read_text(encoding="utf-8")
+    if "transaction=True" in source or "transactional_db" in source:
+        return ""  # flushes the database: keeps its place at the end of pytest-django's order
+    if "live_server_url" in source:
+        return "live server"
+    if STARTS_PROCESSES.search(source) or MODULE_FIXTURE.search(source):
+        return "shared"
+    for folder in path.relative_to(ROOT).parents:  # a module-scoped fixture of a conftest.py it uses
+        conftest = ROOT / folder / "conftest.py"
+        names = MODULE_FIXTURE.findall(conftest.read_text(encoding="utf-8")) if conftest.is_file() else []
+        if any(re.search(rf"\b{name}\b", source) for name in names):
+            return "shared"
+    return ""
+
+
+STARTS_PROCESSES = re.compile(r"\bsubprocess\b|\bmultiprocessing\b|tests\.helpdesk\.servers|\blive_server\(")
+MODULE_FIXTURE = re.compile(r'@pytest\.fixture\(scope="module"\)\s*\ndef (\w+)')
 
 
 def clear_cache() -> None:
