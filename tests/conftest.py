@@ -12,6 +12,7 @@ and under pytest-xdist each worker empties only its own part of a shared Redis c
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -120,8 +121,14 @@ def pytest_addoption(parser, pluginmanager):
 
 def pytest_configure(config):
     """The ONNX export the run embeds with (settings.AI_ONNX_MODEL_DIR): made before the first test,
-    once per machine (in the controller first under xdist, so the workers find it)."""
+    once per machine (in the controller first under xdist, so the workers find it). With Redis, the
+    run's database is emptied once, before the workers start."""
     ensure_exported(settings.AI_ONNX_MODEL_DIR, settings.AI_EMBEDDING_MODEL)
+    if not os.environ.get("PYTEST_XDIST_WORKER") and isinstance(caches["default"], RedisCache):
+        # The run's Redis database starts empty, as it did when every test flushed it: keys that
+        # servers of an earlier run wrote under the production prefix (rate limits) go too.
+        with contextlib.suppress(*UNAVAILABLE):
+            caches["default"]._cache.get_client(write=True).flushdb()
 
 
 @pytest.hookimpl(optionalhook=True)
