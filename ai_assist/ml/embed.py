@@ -171,7 +171,8 @@ def get_embedder(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path 
     torch, under 1 s with onnx, plus about 3 s the first time if the model must be exported). The
     onnx runtime never imports torch or sentence_transformers."""
     resolved = resolve_runtime(runtime, onnx_dir)
-    key = f"{resolved}:{spec or PACKAGED_MODEL}"
+    # An onnx embedder is its export's: another directory is another embedder (or no export at all).
+    key = f"{resolved}:{spec or PACKAGED_MODEL}" + (f":{Path(onnx_dir or '').resolve()}" if resolved == "onnx" else "")
     embedder = _embedders.get(key)
     if embedder is None:
         with _embedders_lock:
@@ -184,6 +185,7 @@ def get_embedder(spec: str = "", *, runtime: str = "auto", onnx_dir: str | Path 
 
 
 def _load(spec: str, runtime: str, onnx_dir: str | Path | None) -> Embedder:
+    _offline()  # tokenizers too: no library reaches the hub, whichever the runtime
     if runtime == "torch":
         return SentenceTransformerEmbedder(spec)
     from ai_assist.ml.embed_onnx import OnnxEmbedder, is_exported

@@ -288,6 +288,7 @@ def test_their_tickets_stay_with_the_requester_shown_as_erased_user(client_for, 
     assert {t["requester"]["name"] for t in listed if t["id"] == ticket.pk} == {"Erased user"}
 
 
+@pytest.mark.ai_consumers  # the index hears the erasure
 def test_their_tickets_leave_the_vector_index_for_good(client_for, zeb, people):
     ticket, lead = zeb["ticket"], client_for("lead")
     collection = retrieval.ticket_corpus().collection()

@@ -15,7 +15,7 @@ from knowledge.models import Visibility
 from tests.ai_assist import chat_world
 from tickets.models import Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.ai_consumers]  # routing and the index hear the events
 
 CHAT = "/api/v1/ai/chat/"
 CONVERSATIONS = "/api/v1/ai/conversations/"

@@ -12,7 +12,7 @@ from ai_assist.models import Suggestion, SuggestionFeedback
 from tests.factories import UserFactory
 from tickets import services as ticket_services
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.ai_consumers]  # routing and the index hear the events
 
 NETWORK = [
     ("VPN drops every hour", "the vpn disconnects from home"),

@@ -10,6 +10,7 @@ from tests.helpers import seed_demo_data
 from tickets.models import Ticket
 
 
+@pytest.mark.ai_consumers  # the demo's new tickets are routed as any new ticket is
 @pytest.mark.django_db(transaction=True)
 def test_seed_demo_routes_the_demo_tickets_and_prints_where_they_went(embedder):
     out = seed_demo_data()

@@ -12,7 +12,7 @@ from ai_assist.retrieval.tickets import TICKETS
 from tickets import services
 from tickets.models import Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.ai_consumers]  # routing and the index hear the events
 
 
 def _ids() -> set[str]:
@@ -81,6 +81,7 @@ def test_published_articles_are_chunked_with_their_metadata(people, committed, e
     assert retrieval.article_corpus().collection().count() == len(stored["ids"])
 
 
+@pytest.mark.own_chroma  # the embedded index's own folder under AI_DIR
 def test_chroma_runs_embedded_without_telemetry_or_over_http(settings, monkeypatch):
     assert chroma.client().get_settings().anonymized_telemetry is False
     assert (settings.AI_DIR / "chroma").is_dir()
@@ -181,6 +182,7 @@ retrieval.ticket_corpus().upsert([ticket], vectors=np.eye(1, 384, dtype=np.float
 """
 
 
+@pytest.mark.own_chroma  # the embedded index's own folder under AI_DIR
 def test_another_process_writing_the_embedded_index_is_seen_without_a_shared_cache(settings, tmp_path):
     # e.g. `manage.py import_tickets` in a second terminal while `make run` serves.
     import os

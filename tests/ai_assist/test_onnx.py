@@ -44,8 +44,16 @@ def exported(tmp_path_factory):
     return out
 
 
-def test_onnx_vectors_match_sentence_transformers(exported, embedder):
+@pytest.fixture(scope="module")
+def torch_embedder():
+    """The reference: sentence-transformers on torch (the rest of the suite embeds on onnx, as production)."""
     pytest.importorskip("sentence_transformers", reason="the reference pipeline needs sentence-transformers")
+    return get_embedder("", runtime="torch")
+
+
+def test_onnx_vectors_match_sentence_transformers(exported, torch_embedder):
+    embedder = torch_embedder
+    assert type(embedder).__name__ == "SentenceTransformerEmbedder"
     onnx = OnnxEmbedder(exported)
     assert (onnx.name, onnx.dim) == (embedder.name, embedder.dim)
 
@@ -135,3 +143,12 @@ def test_export_if_missing_keeps_an_export_of_the_configured_model(exported, set
     call_command("export_onnx", "--out", str(exported / "never"), "--if-missing")
     assert "nothing to export" in capsys.readouterr().out
     assert not (exported / "never").exists()
+
+
+def test_the_suite_embeds_on_the_onnx_export_as_production_does(settings):
+    """helpdesk/settings/test.py: the run's export (made once per machine by tests/onnx_model.py), never torch."""
+    from ai_assist import embeddings
+
+    assert settings.AI_EMBEDDING_RUNTIME == "onnx"
+    assert isinstance(embeddings.embedder(), OnnxEmbedder)
+    assert os.environ["AI_ONNX_MODEL_DIR"] == str(settings.AI_ONNX_MODEL_DIR)  # the servers tests start too

@@ -15,7 +15,7 @@ from tickets import policies as ticket_policies
 from tickets import services as ticket_services
 from tickets.models import Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.ai_consumers]  # routing and the index hear the events
 
 RESET = "How do I reset my password?"
 

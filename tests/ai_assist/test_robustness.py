@@ -17,7 +17,7 @@ from ai_assist.retrieval import similar
 from tests.factories import UserFactory
 from tickets import services
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.ai_consumers]  # routing and the index hear the events
 
 VPN = {"title": "VPN drops every hour", "description": "The VPN to the office network disconnects every hour."}
 

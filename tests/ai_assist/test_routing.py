@@ -11,7 +11,7 @@ from tests.factories import TicketFactory, UserFactory
 from tickets import services
 from tickets.models import Status, Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.ai_consumers]  # routing and the index hear the events
 
 
 def _open(committed, people, **fields):

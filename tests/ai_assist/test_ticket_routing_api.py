@@ -11,7 +11,7 @@ from tests.helpers import assert_problem, matrix
 from tickets import services
 from tickets.models import Status
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.ai_consumers]  # routing and the index hear the events
 
 TICKETS = "/api/v1/tickets/"
 VPN = {"title": "VPN drops every hour", "description": "My VPN disconnects every hour at home."}
