@@ -55,7 +55,13 @@ def without(missing: tuple[str, ...], command: list[str], var_dir: Path, **env: 
     return subprocess.Popen(
         [sys.executable, "-c", WITHOUT, ",".join(missing), *command],
         cwd=ROOT,
-        env=server_env(var_dir, LOG_LEVEL="INFO", LOG_FORMAT="text", **env),
+        # The configured default, not the run's cached export (helpdesk/settings/test.py): no export there.
+        env=server_env(
+            var_dir,
+            LOG_LEVEL="INFO",
+            LOG_FORMAT="text",
+            **{"AI_EMBEDDING_RUNTIME": "auto", "AI_ONNX_MODEL_DIR": str(var_dir / "ai" / "onnx"), **env},
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
