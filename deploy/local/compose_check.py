@@ -13,7 +13,8 @@ smoke-tested through the proxy, measured, and taken down.
    healthcheck);
 4. through nginx only: the probes, the API docs, a demo sign-in, a ticket whose `ticket.created`
    reaches a websocket on /ws/feed/ (uvicorn behind the proxy), a password-reset email that the
-   Celery worker delivers (file backend: read back from the worker's own folder; its reset token in no log), a chat answer, and
+   Celery worker delivers (file backend: read back from the worker's own folder; its reset token
+   in no log), a chat answer, and
    /metrics refused without METRICS_TOKEN and served with it;
 5. the memory of each container (`docker stats --no-stream`), the tracebacks in each log, a summary;
 6. `down -v` (unless --keep). Exit status 1 on any failure.

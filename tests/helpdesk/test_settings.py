@@ -103,7 +103,10 @@ def test_mongodb_settings_use_object_id_auto_fields_and_own_migrations(tmp_path)
 def test_production_email_never_goes_to_the_log_unless_a_sender_is_set(tmp_path):
     """Unset EMAIL_BACKEND printed every email, password-reset links included, into the log of a
     production process (the compose stack's worker): anyone reading logs could take accounts."""
-    send = "from django.core.mail import send_mail; send_mail('Reset', 'token: RESET-SECRET-4471', 'a@x.test', ['b@x.test'])"
+    send = (
+        "from django.core.mail import send_mail; "
+        "send_mail('Reset', 'token: RESET-SECRET-4471', 'a@x.test', ['b@x.test'])"
+    )
     env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "EMAIL_BACKEND", "EMAIL_FILE_PATH"}}
     env.update(
         DJANGO_SETTINGS_MODULE="helpdesk.settings.main", VAR_DIR=str(tmp_path), DEBUG="false", SECRET_KEY=GOOD_KEY
