@@ -81,6 +81,9 @@ if REDIS_URL:
     # One Redis database for the whole run: each xdist worker keeps its keys and groups under its own
     # prefix, and tests/conftest.py empties the cache by that prefix, never by flushing the database.
     CACHES["default"]["KEY_PREFIX"] = f"helpdesk-test-{XDIST_WORKER}" if XDIST_WORKER else "helpdesk-test"  # noqa: F405
-    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"helpdesk-test-{XDIST_WORKER or 'main'}:channels"  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"] = {  # noqa: F405
+        **CHANNEL_LAYERS["default"]["CONFIG"],  # type: ignore[dict-item]  # noqa: F405
+        "prefix": f"helpdesk-test-{XDIST_WORKER or 'main'}:channels",
+    }
 # The test process serves nothing: no scheduler thread of its own (tests that run one turn it on).
 JOBS_IN_PROCESS = False
