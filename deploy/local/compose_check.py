@@ -41,7 +41,7 @@ import urllib.request
 from pathlib import Path
 
 import standins
-from standins import REPO, Failure, docker, say
+from standins import REPO, Failure, Report, docker, say
 
 try:
     import websockets
@@ -55,20 +55,6 @@ OVERRIDE = REPO / "deploy" / "local" / "compose.standins.yml"
 LOGS = Path("/tmp/compose-check.logs")
 DEMO_PASSWORD = "helpdesk-demo-2026"  # accounts/demo.py: published, demo accounts only
 ADMIN, EMPLOYEE = "admin@example.com", "employee@example.com"
-
-
-class Report:
-    def __init__(self) -> None:
-        self.lines: list[tuple[bool, str, str]] = []
-
-    def check(self, ok: bool, name: str, detail: str = "") -> bool:
-        self.lines.append((ok, name, detail))
-        say(f"  {'PASS' if ok else 'FAIL'}  {name}{': ' + detail if detail else ''}")
-        return ok
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for ok, _, _ in self.lines if not ok)
 
 
 # --- Compose -------------------------------------------------------------------------------------

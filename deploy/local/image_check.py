@@ -35,7 +35,7 @@ from email.message import Message
 from pathlib import Path
 
 import standins
-from standins import Failure, docker, say
+from standins import Failure, Report, docker, say
 
 IMAGE = "helpdesk-ai:latest"
 CONTAINER = "helpdesk-image-check"
@@ -106,20 +106,6 @@ print(json.dumps({
     "model_bytes": sum(p.stat().st_size for p in model.rglob("*") if p.is_file()) if model.is_dir() else 0,
 }))
 """
-
-
-class Report:
-    def __init__(self) -> None:
-        self.lines: list[tuple[bool, str, str]] = []
-
-    def check(self, ok: bool, name: str, detail: str = "") -> bool:
-        self.lines.append((ok, name, detail))
-        say(f"  {'PASS' if ok else 'FAIL'}  {name}{': ' + detail if detail else ''}")
-        return ok
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for ok, _, _ in self.lines if not ok)
 
 
 def host_get(port: int, path: str) -> tuple[int, str, Message]:

@@ -68,6 +68,22 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
+class Report:
+    """The checks' PASS/FAIL lines (image_check.py, compose_check.py), printed as they come."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[bool, str, str]] = []
+
+    def check(self, ok: bool, name: str, detail: str = "") -> bool:
+        self.lines.append((ok, name, detail))
+        say(f"  {'PASS' if ok else 'FAIL'}  {name}{': ' + detail if detail else ''}")
+        return ok
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for ok, _, _ in self.lines if not ok)
+
+
 def run(
     command: list[str], *, check: bool = True, timeout: float | None = None, log: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
