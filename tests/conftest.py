@@ -16,6 +16,8 @@ import contextlib
 import functools
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,10 +27,9 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.files.storage import storages
 from rest_framework.test import APIClient
 
-from accounts.models import Role
 from helpdesk import dispatch
 from helpdesk.cache import UNAVAILABLE
-from tests.factories import DepartmentFactory, UserFactory
+from tests.factories import hardware_department, network_department, people_of
 from tests.helpers import ROOT, bearer_client, stored_keys
 from tests.onnx_model import ensure_exported
 
@@ -121,9 +122,15 @@ def pytest_addoption(parser, pluginmanager):
 
 def pytest_configure(config):
     """The ONNX export the run embeds with (settings.AI_ONNX_MODEL_DIR): made before the first test,
-    once per machine (in the controller first under xdist, so the workers find it). With Redis, the
+    once per machine (in the controller first under xdist, so the workers find it). A folder every
+    process of the run shares (HELPDESK_TEST_RUN_DIR: the prepared databases of
+    tests/helpdesk/servers.py), made before the workers start, so they inherit it. With Redis, the
     run's database is emptied once, before the workers start."""
     ensure_exported(settings.AI_ONNX_MODEL_DIR, settings.AI_EMBEDDING_MODEL)
+    if not os.environ.get("PYTEST_XDIST_WORKER") and not os.environ.get("HELPDESK_TEST_RUN_DIR"):
+        run_dir = tempfile.mkdtemp(prefix="helpdesk-test-run-")
+        os.environ["HELPDESK_TEST_RUN_DIR"] = run_dir
+        config.add_cleanup(lambda: shutil.rmtree(run_dir, ignore_errors=True))
     if not os.environ.get("PYTEST_XDIST_WORKER") and isinstance(caches["default"], RedisCache):
         # The run's Redis database starts empty, as it did when every test flushed it: keys that
         # servers of an earlier run wrote under the production prefix (rate limits) go too.
@@ -152,7 +159,8 @@ def pytest_xdist_make_scheduler(config, log):
 def xdist_scope(nodeid: str) -> str:
     """The unit of work a test belongs to: the test alone, or with its whole module when the module
     makes something once for all its tests (a module-scoped fixture, the e2e server of the session
-    fixture live_server_url: every module that uses it goes to one worker, which starts it once) or
+    fixture live_server_url: every module that uses it or a demo server goes to one worker, which
+    starts it once and makes the demo database once) or
     starts processes (its slow tests then start first: xdist hands out the biggest units first)."""
     module = nodeid.split("::", 1)[0]
     kind = module_kind(module)
@@ -169,7 +177,7 @@ def module_kind(module: str) -> str:
     source = path.read_text(encoding="utf-8")
     if "transaction=True" in source or "transactional_db" in source:
         return ""  # flushes the database: keeps its place at the end of pytest-django's order
-    if "live_server_url" in source:
+    if "live_server_url" in source or DEMO_SERVER.search(source):
         return "live server"
     if STARTS_PROCESSES.search(source) or MODULE_FIXTURE.search(source):
         return "shared"
@@ -182,6 +190,7 @@ def module_kind(module: str) -> str:
 
 
 STARTS_PROCESSES = re.compile(r"\bsubprocess\b|\bmultiprocessing\b|tests\.helpdesk\.servers|\blive_server\(")
+DEMO_SERVER = re.compile(r'prepare_var_dir\([^)]*"demo"\)')  # the demo database, made once per run: one worker
 MODULE_FIXTURE = re.compile(r'@pytest\.fixture\(scope="module"\)\s*\ndef (\w+)')
 
 
@@ -249,23 +258,17 @@ def _empty_attachments_storage():
 
 @pytest.fixture
 def department(db):
-    return DepartmentFactory(name="Network", description="VPN, Wi-Fi and the office network.")
+    return network_department()
 
 
 @pytest.fixture
 def other_department(db):
-    return DepartmentFactory(name="Hardware", description="Laptops, printers and monitors.")
+    return hardware_department()
 
 
 @pytest.fixture
 def people(db, department, other_department) -> dict:
-    return {
-        "employee": UserFactory(email="employee@example.com", role=Role.EMPLOYEE),
-        "agent_other": UserFactory(email="agent.other@example.com", role=Role.AGENT, department=other_department),
-        "agent": UserFactory(email="agent@example.com", role=Role.AGENT, department=department),
-        "lead": UserFactory(email="lead@example.com", role=Role.LEAD, department=department),
-        "admin": UserFactory(email="admin@example.com", role=Role.ADMIN),
-    }
+    return people_of(department, other_department)
 
 
 @pytest.fixture
@@ -281,3 +284,15 @@ def client_for(people):
 @pytest.fixture
 def api():
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def schema(django_db_blocker) -> dict:
+    """The OpenAPI document as the API serves it (/api/schema/), parsed: made once per process (3 s)."""
+    import yaml
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)

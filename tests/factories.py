@@ -231,3 +231,25 @@ class SuggestionFactory(factory.django.DjangoModelFactory):
     output = factory.LazyFunction(dict)
     model = "descriptions-v1"
     latency_ms = 12.5
+
+
+# --- The people most tests sign in as (tests/conftest.py's fixtures `department`, `people`, ...) ----
+
+
+def network_department() -> Department:
+    return DepartmentFactory(name="Network", description="VPN, Wi-Fi and the office network.")
+
+
+def hardware_department() -> Department:
+    return DepartmentFactory(name="Hardware", description="Laptops, printers and monitors.")
+
+
+def people_of(department: Department, other_department: Department) -> dict[str, User]:
+    """One person of each role: the agent and lead of `department`, an agent of `other_department`."""
+    return {
+        "employee": UserFactory(email="employee@example.com", role=Role.EMPLOYEE),
+        "agent_other": UserFactory(email="agent.other@example.com", role=Role.AGENT, department=other_department),
+        "agent": UserFactory(email="agent@example.com", role=Role.AGENT, department=department),
+        "lead": UserFactory(email="lead@example.com", role=Role.LEAD, department=department),
+        "admin": UserFactory(email="admin@example.com", role=Role.ADMIN),
+    }

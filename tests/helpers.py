@@ -196,3 +196,43 @@ def user_change_form(user, **overrides) -> dict:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+@contextmanager
+def made_once_per_module(django_db_blocker) -> Iterator[bool]:
+    """For a module whose tests all need the same rows: a module-scoped fixture makes them once inside
+    this transaction, which is rolled back after the module's last test. Each test runs in a savepoint
+    inside it (pytest-django's `db`), so what one test writes the next never sees. Yields False where
+    the database has no transactions (MongoDB without a replica set: every test flushes), and the
+    fixture then leaves the rows to each test (`fresh_world`)."""
+    from django.db import connection, transaction
+
+    with django_db_blocker.unblock():
+        if not connection.features.supports_transactions:
+            yield False
+            return
+        with transaction.atomic():
+            yield True
+            transaction.set_rollback(True)
+
+
+def fresh_world(world, build):
+    """The module's world as this test starts: its rows read again (a test's writes to the objects in
+    memory must not reach the next test), or built anew where the module could not keep it."""
+    from dataclasses import fields, is_dataclass, replace
+
+    from django.db.models import Model
+
+    if world is None:
+        return build()
+
+    def fresh(value):
+        if isinstance(value, Model):
+            return type(value)._default_manager.get(pk=value.pk)
+        if isinstance(value, dict):
+            return {key: fresh(item) for key, item in value.items()}
+        return value
+
+    if is_dataclass(world):
+        return replace(world, **{field.name: fresh(getattr(world, field.name)) for field in fields(world)})
+    return fresh(world)

@@ -13,16 +13,52 @@ from knowledge.models import Article
 from knowledge.models import Status as ArticleStatus
 from knowledge.policies import visible_articles
 from tests.ai_assist import world
-from tests.helpers import assert_problem, matrix
+from tests.factories import hardware_department, network_department, people_of
+from tests.helpers import assert_problem, fresh_world, made_once_per_module, matrix
 from tickets.models import Ticket
 from tickets.policies import visible_tickets
 
 pytestmark = pytest.mark.django_db
 
 
+def make_everything() -> dict:
+    department, other_department = network_department(), hardware_department()
+    people = people_of(department, other_department)
+    made = {"department": department, "other_department": other_department, "people": people}
+    return {**made, "world": world.build(people, department, other_department)}
+
+
+@pytest.fixture(scope="module")
+def made(django_db_setup, django_db_blocker):
+    """The people and the small helpdesk, made once for the module's tests (each in a savepoint)."""
+    with made_once_per_module(django_db_blocker) as kept:
+        yield make_everything() if kept else None
+
+
 @pytest.fixture
-def helpdesk(people, department, other_department, embedder):
-    return world.build(people, department, other_department)
+def everything(made, db) -> dict:
+    return fresh_world(made, make_everything)
+
+
+@pytest.fixture
+def department(everything):
+    return everything["department"]
+
+
+@pytest.fixture
+def other_department(everything):
+    return everything["other_department"]
+
+
+@pytest.fixture
+def people(everything):
+    return everything["people"]
+
+
+@pytest.fixture
+def helpdesk(everything, embedder):
+    """The small helpdesk of tests/ai_assist/world.py, in the vector index (emptied after each test)."""
+    return world.indexed(everything["world"])
 
 
 def draft_url(ticket) -> str:

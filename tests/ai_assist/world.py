@@ -108,10 +108,15 @@ def build(people, department, other_department) -> World:
         body="DRAFTONLY: the VPN drops every hour; install client 5.2.",
         status=ArticleStatus.DRAFT,
     )
-    for item in (article, agents_article, leads_article, draft_article):
-        retrieval.article_corpus().upsert(item)
-    retrieval.ticket_corpus().upsert([open_ticket, resolved, elsewhere, hardware_open])
     return World(open_ticket, resolved, elsewhere, hardware_open, article, agents_article, leads_article, draft_article)
+
+
+def indexed(world: World) -> World:
+    """`world` in the vector index, as the AI's consumers would have put it there."""
+    for item in (world.article, world.agents_article, world.leads_article, world.draft_article):
+        retrieval.article_corpus().upsert(item)
+    retrieval.ticket_corpus().upsert([world.open_ticket, world.resolved, world.elsewhere, world.hardware_open])
+    return world
 
 
 HIDDEN_FROM = {

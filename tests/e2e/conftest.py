@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from tests.helpdesk.servers import prepare_var_dir
 from tests.helpers import ROOT
 
 
@@ -36,13 +37,7 @@ def live_server_url(tmp_path_factory):
         DJANGO_SETTINGS_MODULE="helpdesk.settings.main",
         LOG_LEVEL="WARNING",
     )
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
-    # The demo users README's walk-throughs sign in as.
-    subprocess.run(
-        [*manage, "seed_demo", "--allow-production"], cwd=ROOT, env=env, check=True, timeout=300, capture_output=True
-    )
+    prepare_var_dir(var_dir, "demo")  # migrated, static files collected, the demo README signs in as
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1", "--port", str(port)],

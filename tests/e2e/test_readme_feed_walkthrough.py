@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 import time
 
 import pytest
 
 from tests.e2e.test_readme_walkthrough import run_walkthrough
-from tests.helpdesk.servers import ROOT, live_server, server_env
+from tests.helpdesk.servers import ROOT, live_server, prepare_var_dir
 
 pytestmark = [
     pytest.mark.e2e,
@@ -40,19 +39,7 @@ def test_the_readme_client_is_ten_lines():
 def demo_server(tmp_path):
     """`make run`'s server: migrated, seeded, then started (its jobs run in-process)."""
     env = {"EMAIL_SEND_SECONDS": "1", "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    var_dir = tmp_path / "var"
-    var_dir.mkdir()
-    full_env = server_env(var_dir, **env)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=full_env, check=True, timeout=300)
-    subprocess.run(
-        [*manage, "seed_demo", "--allow-production", "-v0"],
-        cwd=ROOT,
-        env=full_env,
-        check=True,
-        timeout=600,
-        capture_output=True,
-    )
+    prepare_var_dir(tmp_path / "var", "demo")
     with live_server(tmp_path, env=env) as server:
         yield server
 

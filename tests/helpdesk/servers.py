@@ -9,11 +9,14 @@ another way of serving (SERVERS: daphne, gunicorn, `manage.py runserver`).
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +75,41 @@ def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+# What a server's VAR_DIR holds before it starts: "migrated" as after `manage.py migrate`, "demo" as
+# after `make run`'s set-up (the demo's people, tickets routed by the AI, articles, static files).
+PREPARED = {
+    "migrated": [["migrate", "--noinput", "-v0"]],
+    "demo": [
+        ["migrate", "--noinput", "-v0"],
+        ["collectstatic", "--noinput", "-v0"],
+        ["seed_demo", "--allow-production", "-v0"],
+    ],
+}
+
+
+def prepare_var_dir(var_dir: Path, kind: str) -> None:
+    """Fill `var_dir` as the commands of PREPARED[kind] would, from a copy the first process of the
+    test run to ask made (tests/conftest.py gives every process of a run one folder): migrating costs
+    5 s and the demo 35 s, and every server of the run would otherwise pay them again."""
+    run_dir = Path(os.environ["HELPDESK_TEST_RUN_DIR"])
+    template = run_dir / kind
+    with (run_dir / f"{kind}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first to finish, then copy
+        if not template.is_dir():
+            scratch = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=run_dir))
+            env = server_env(scratch)
+            env.pop("AI_AUTO_ROUTE")  # the demo's tickets are routed, as `make run` shows them
+            for command in PREPARED[kind]:
+                done = subprocess.run(
+                    [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, timeout=600
+                )
+                if done.returncode:
+                    shutil.rmtree(scratch, ignore_errors=True)
+                    pytest.fail(f"manage.py {' '.join(command)} failed: {done.stderr.decode()[-2000:]}")
+            scratch.rename(template)
+    shutil.copytree(template, var_dir, dirs_exist_ok=True)
+
+
 @dataclass
 class Server:
     url: str
@@ -91,14 +129,7 @@ def live_server(
     var_dir.mkdir(exist_ok=True)
     full_env = server_env(var_dir, **(env or {}))
     if migrate:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=full_env,
-            check=True,
-            timeout=300,
-            capture_output=True,
-        )
+        prepare_var_dir(var_dir, "migrated")
     port = free_port()
     log_path = tmp_path / f"server-{port}.log"
     with log_path.open("wb") as log:

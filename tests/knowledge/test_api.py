@@ -338,10 +338,8 @@ def test_services_refuse_non_writers_whatever_calls_them(people, kb):
         services.category_create(actor=people["employee"], name="Mine")
 
 
-def test_the_schema_documents_every_kb_operation(client):
-    import yaml
-
-    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+def test_the_schema_documents_every_kb_operation(schema):
+    paths = schema["paths"]
     for path in [
         "/api/v1/kb/categories/",
         "/api/v1/kb/categories/{id}/",

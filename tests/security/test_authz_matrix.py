@@ -25,7 +25,6 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.apps import apps
 from django.core.files.storage import storages
-from django.db import transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
@@ -50,7 +49,7 @@ from tests.factories import (
     TicketFactory,
     UserFactory,
 )
-from tests.helpers import PNG, bearer_client, stored_keys, uploaded_file
+from tests.helpers import PNG, bearer_client, made_once_per_module, stored_keys, uploaded_file
 from tests.security.authz_table import CALLERS, MARKERS, ROWS, VISIBLE, Row
 from tickets import selectors as ticket_selectors
 from tickets import services as tickets
@@ -238,25 +237,29 @@ def build_world() -> World:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory):
+def made(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world, made once for the module's cells (each runs in a savepoint)."""
     ai = override_settings(AI_DIR=tmp_path_factory.mktemp("ai"))
     ai.enable()
     retrieval.reset()
     store.forget()
     stored_before = set(stored_keys())
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            for key in set(stored_keys()) - stored_before:
-                storages["attachments"].delete(key)
-            retrieval.reset()
-            store.forget()
-            ai.disable()
+    try:
+        with made_once_per_module(django_db_blocker) as kept:
+            yield build_world() if kept else None
+    finally:
+        for key in set(stored_keys()) - stored_before:
+            storages["attachments"].delete(key)
+        retrieval.reset()
+        store.forget()
+        ai.disable()
+
+
+@pytest.fixture
+def world(made, db) -> World:
+    """Read-only for the cells: a refused request must write nothing, and an allowed write is rolled
+    back with its savepoint (the objects in memory are not read again)."""
+    return made if made is not None else build_world()
 
 
 @pytest.fixture(autouse=True)
