@@ -448,3 +448,24 @@ def test_the_secret_changes_codes_every_30_seconds():
     key = base64.b32encode(b"12345678901234567890").decode()
     assert code_for(key, datetime.fromtimestamp(59, tz=UTC)) == "287082"
     assert time.time() > 0
+
+
+def test_an_admin_resets_a_factor_from_django_admin_and_devices_are_not_editable_there(people, clock):
+    from django.contrib import admin
+
+    from tests.helpers import browser_for
+
+    agent = people["agent"]
+    enrol(agent)
+    assert not admin.site.is_registered(TOTPDevice)  # no secrets, no unaudited deletes
+    lead_page = browser_for(people["lead"]).post(
+        "/admin/accounts/user/", {"action": "reset_second_factor", "_selected_action": [agent.pk]}, follow=True
+    )
+    assert "Only admins reset" in lead_page.content.decode()
+    assert TOTPDevice.objects.filter(user=agent).exists()
+    with captured_events(events.TwoFactorDisabled) as seen:
+        browser_for(people["admin"]).post(
+            "/admin/accounts/user/", {"action": "reset_second_factor", "_selected_action": [agent.pk]}
+        )
+    assert [(event.actor_id, event.method) for event in seen] == [(people["admin"].pk, "admin")]
+    assert not TOTPDevice.objects.filter(user=agent).exists()
