@@ -469,3 +469,44 @@ def test_an_admin_resets_a_factor_from_django_admin_and_devices_are_not_editable
         )
     assert [(event.actor_id, event.method) for event in seen] == [(people["admin"].pk, "admin")]
     assert not TOTPDevice.objects.filter(user=agent).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sign_ins_with_one_code_have_exactly_one_winner(settings, department):
+    """The step is accepted by one conditional update: of 6 requests with the same code (each with
+    its own challenge), one gets tokens; the others a 401 or, once a failure was counted, a 429."""
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from accounts import two_factor
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "mfa_account": "1000/m", "mfa_ip": "1000/m"}
+    racer = UserFactory(email="racer2fa@example.com", role=Role.AGENT, department=department)
+    device = TOTPDevice.objects.create(user=racer, name="Authenticator", confirmed=True)
+    code = f"{TOTP(device.bin_key).token():06d}"
+    contenders = 6
+    challenges = [two_factor.sign_in_challenge(racer)["challenge"] for _ in range(contenders)]
+    barrier = threading.Barrier(contenders)
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def race(challenge: str) -> None:
+        try:
+            client = APIClient()
+            barrier.wait(timeout=30)
+            response = client.post(VERIFY, {"challenge": challenge, "code": code}, format="json")
+            with lock:
+                results.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race, args=(challenge,)) for challenge in challenges]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == contenders, results
+    assert results.count(200) == 1, results
+    assert set(results) <= {200, 401, 429}, results
