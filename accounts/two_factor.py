@@ -371,9 +371,16 @@ def recovery_codes_renew(*, user: User, code: str | None = None, password: str |
     return codes
 
 
-def _remove_devices(user: User) -> None:
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+def _remove_devices(user: User) -> int:
+    """How many devices (authenticators, recovery-code sets) were removed."""
+    removed = TOTPDevice.objects.filter(user=user).delete()[1].get(TOTPDevice._meta.label, 0)
+    return removed + StaticDevice.objects.filter(user=user).delete()[1].get(StaticDevice._meta.label, 0)
+
+
+def remove_all(user: User) -> int:
+    """The personal-data erasure's part (accounts.personal_data): every device, no event of its own
+    (the erasure is `user.erased`)."""
+    return _remove_devices(user)
 
 
 def disable(*, user: User, code: str | None = None, password: str | None = None) -> None:

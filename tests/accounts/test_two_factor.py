@@ -510,3 +510,20 @@ def test_concurrent_sign_ins_with_one_code_have_exactly_one_winner(settings, dep
     assert len(results) == contenders, results
     assert results.count(200) == 1, results
     assert set(results) <= {200, 401, 429}, results
+
+
+def test_the_personal_data_export_says_whether_and_erasure_removes_the_factor(people, clock):
+    agent = people["agent"]
+    secret, codes = enrol(agent)
+    admin = bearer_client(people["admin"])
+    export = admin.get(f"/api/v1/users/{agent.pk}/export/")
+    assert export.status_code == 200
+    part = export.json()["parts"]["accounts"]["second_factor"]
+    assert part["enrolled"] is True and part["recovery_codes_left"] == 10
+    device = TOTPDevice.objects.get(user=agent)
+    assert device.key not in export.content.decode() and secret not in export.content.decode()
+    assert not any(code in export.content.decode() for code in codes)
+    erased = admin.post(f"/api/v1/users/{agent.pk}/erase/")
+    assert erased.status_code == 200, erased.content
+    assert erased.json()["changed"]["accounts"]["otp_devices"] == 2
+    assert not TOTPDevice.objects.filter(user=agent).exists() and not StaticToken.objects.filter(device__user=agent)
