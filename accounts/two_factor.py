@@ -267,6 +267,11 @@ def spend_challenge(nonce: str) -> None:
     _challenge_spent(nonce)
 
 
+def count_challenge_failure(nonce: str) -> None:
+    """A wrong first code with an enrolment challenge: it too dies after MFA_CHALLENGE_MAX_FAILURES."""
+    _challenge_failed(nonce)
+
+
 # --- Enrolment, recovery codes, removal ------------------------------------------------------------
 
 

@@ -240,6 +240,8 @@ class ConfirmView(StaffOrEnrolChallenge):
             codes = two_factor.enrol_confirm(user=user, code=data["code"])
         except two_factor.WrongProof:
             _count_failure(request, user)
+            if nonce is not None:
+                two_factor.count_challenge_failure(nonce)
             raise
         answer: dict = {"recovery_codes": codes}
         if nonce is not None:

@@ -527,3 +527,18 @@ def test_the_personal_data_export_says_whether_and_erasure_removes_the_factor(pe
     assert erased.status_code == 200, erased.content
     assert erased.json()["changed"]["accounts"]["otp_devices"] == 2
     assert not TOTPDevice.objects.filter(user=agent).exists() and not StaticToken.objects.filter(device__user=agent)
+
+
+def test_an_enrolment_challenge_dies_after_five_wrong_first_codes(api, agent, settings, clock):
+    settings.STAFF_REQUIRE_2FA = True
+    challenge = login(api, agent.email).json()["challenge"]
+    secret = api.post(ENROL, {"challenge": challenge}, format="json").json()["secret"]
+    for _ in range(5):
+        step(clock, 20)
+        wrong = api.post(CONFIRM, {"challenge": challenge, "code": "000000"}, format="json")
+        assert_problem(wrong, 400, "wrong_mfa_code")
+    step(clock, 40)
+    right = code_for(secret, datetime.now(tz=UTC))
+    spent = api.post(CONFIRM, {"challenge": challenge, "code": right}, format="json")
+    assert_problem(spent, 401, "mfa_challenge_spent")
+    assert not TOTPDevice.objects.filter(user=agent, confirmed=True).exists()
