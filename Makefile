@@ -83,7 +83,7 @@ migrations-check:
 
 # Regenerate the migrations of Django's contrib apps for MongoDB (no server needed).
 mongo-migrations:
-	DJANGO_SETTINGS_MODULE=helpdesk.settings.mongo_migrations $(BIN)/python manage.py makemigrations admin auth contenttypes
+	DJANGO_SETTINGS_MODULE=helpdesk.settings.mongo_migrations $(BIN)/python manage.py makemigrations admin auth contenttypes otp_totp otp_static
 
 schema:
 	DEBUG=true $(BIN)/python manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml

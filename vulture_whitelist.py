@@ -144,3 +144,21 @@ _.intra_op_num_threads
 _.inter_op_num_threads
 _.log_severity_level
 _.ir_version
+
+# The second factor (decision 0032): response fields DRF reads from dicts built by accounts.two_factor,
+# the admin login form's field, and the admin site Django loads by its dotted path (HelpdeskAdminConfig).
+_.mfa_required  # accounts.api.two_factor.ChallengeOut
+_.enrolment_required
+_.expires_in
+_.otpauth_uri  # EnrolOut
+_.period
+_.algorithm
+_.recovery_codes  # RecoveryCodesOut
+_.enrolled  # StatusOut
+_.recovery_codes_left
+_.enrolled_at
+_.otp_token  # accounts.admin_site.SecondFactorLoginForm
+_.HelpdeskAdminSite  # helpdesk.mongo_apps: default_site
+_.login_form
+_.login_template
+_.default_site

@@ -15,10 +15,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import policies, services
+from accounts import policies, services, two_factor
 from accounts.models import Department, RevokedToken, User
-from helpdesk.admin import DeletesThroughService
+from helpdesk.admin import DeletesThroughService, apply_each
 from helpdesk.errors import DomainError, NotAllowed
 
 
@@ -61,8 +63,22 @@ class UserAdmin(DeletesThroughService, DjangoUserAdmin):
         ),
     )
 
+    actions = ["reset_second_factor"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).filter(policies.admin_editable_users(request.user))
+
+    @admin.action(description="Reset the second factor (a lost phone)")
+    def reset_second_factor(self, request, queryset):
+        """Through accounts.two_factor.admin_reset: admins only, never themselves, audited."""
+        apply_each(
+            self,
+            request,
+            queryset,
+            verb="Reset the second factor of",
+            noun="user",
+            change=lambda user: two_factor.admin_reset(actor=request.user, user=user),
+        )
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
@@ -153,3 +169,11 @@ class RevokedTokenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # deleting a row would un-revoke its token; the purge job forgets expired ones
+
+
+# django-otp registers its device models on the admin site: there an admin could read the secrets
+# and recovery codes, or delete a device with no audit entry. Resetting goes through the action
+# above (and POST /api/v1/users/{id}/reset-2fa/) instead (decision 0032).
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)

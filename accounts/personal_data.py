@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
+from accounts import two_factor
 from accounts.models import RevokedToken, Role, User
 from helpdesk import personal_data
 from helpdesk.personal_data import Subject
@@ -87,6 +88,12 @@ def export_account(subject: Subject) -> dict[str, Any]:
             "last_login": user.last_login.isoformat() if user.last_login else None,
             "has_password": user.has_usable_password(),  # never the hash
         },
+        # The second factor: whether and since when (never the secret or a recovery code).
+        "second_factor": {
+            key: value.isoformat() if hasattr(value, "isoformat") else value
+            for key, value in two_factor.status(user).items()
+            if key in ("enrolled", "recovery_codes_left", "enrolled_at", "last_used_at")
+        },
         # Sign-outs and spent refresh tokens: when, and why (never the token).
         "revoked_tokens": [
             {"reason": t.reason, "revoked_at": t.revoked_at.isoformat(), "expires_at": t.expires_at.isoformat()}
@@ -116,9 +123,15 @@ def erase_account(subject: Subject) -> dict[str, int]:
         user.set_unusable_password()
         User.objects.filter(pk=user.pk).update(**changed, password=user.password)
         users = 1
+    # The second factor goes with the password: nobody signs in to an erased account.
+    devices = two_factor.remove_all(user)
     shown = erased_email(user.pk)  # what str(user) is now
     history = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=user.pk)
-    return {"accounts_user": users, "django_admin_log": history.exclude(object_repr=shown).update(object_repr=shown)}
+    return {
+        "accounts_user": users,
+        "otp_devices": devices,
+        "django_admin_log": history.exclude(object_repr=shown).update(object_repr=shown),
+    }
 
 
 def register() -> None:

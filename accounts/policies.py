@@ -128,3 +128,22 @@ def can_admin_change_user(actor: User, target: User) -> bool:
         and target.department_id == actor.department_id
         and target.role in roles_assignable_by(actor)
     )
+
+
+# --- The second factor (accounts.two_factor; docs/decisions/0032) --------------------------------
+
+
+def can_enrol_second_factor(user: User) -> bool:
+    """Staff (agents, leads, admins) may protect their account with an authenticator."""
+    return user.is_active and user.role >= Role.AGENT
+
+
+def must_enrol_second_factor(user: User, *, staff_require_2fa: bool) -> bool:
+    """Under STAFF_REQUIRE_2FA, staff without an authenticator enrol before they get tokens."""
+    return staff_require_2fa and can_enrol_second_factor(user)
+
+
+def can_reset_second_factor(actor: User, target: User) -> bool:
+    """Admins reset another person's second factor (a lost phone); their own they remove with a
+    current code or their password, like everyone."""
+    return actor.role >= Role.ADMIN and actor.pk != target.pk

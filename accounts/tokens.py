@@ -48,6 +48,12 @@ def _credentials(user: User) -> str:
     return salted_hmac("accounts.tokens.credentials", signed, algorithm="sha256").hexdigest()[:32]
 
 
+def fingerprint(user: User) -> str:
+    """The credentials' fingerprint, for other short-lived proofs bound to the password and email
+    (the second factor's sign-in challenge, accounts.two_factor)."""
+    return _credentials(user)
+
+
 def issue_pair(user: User) -> dict[str, str]:
     refresh = _Refresh.for_user(user)
     refresh[CREDENTIALS_CLAIM] = _credentials(user)

@@ -396,6 +396,45 @@ class PasswordChanged(UserEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TwoFactorEnrolmentStarted(UserEvent):
+    """A staff member asked for a new authenticator secret; it counts only once confirmed."""
+
+    name = "user.2fa_enrolment_started"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TwoFactorEnabled(UserEvent):
+    """The first valid code confirmed the authenticator: sign-ins now ask for a code. Recovery
+    codes were made (never in the event)."""
+
+    name = "user.2fa_enabled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TwoFactorDisabled(UserEvent):
+    """The second factor was removed: by its owner (`method` "code" or "password", what they proved)
+    or by an admin (`method` "admin"; the actor is the admin)."""
+
+    name = "user.2fa_disabled"
+    method: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecoveryCodesRenewed(UserEvent):
+    """New recovery codes replaced the old ones (`method`: what the owner proved)."""
+
+    name = "user.2fa_recovery_codes_renewed"
+    method: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TwoFactorFailed(UserEvent):
+    """A wrong second-factor code (sign-in, enrolment, removal). Never the code itself."""
+
+    name = "user.2fa_failed"
+
+
+@dataclass(frozen=True, kw_only=True)
 class DepartmentEvent(Event):
     target_type: ClassVar[str] = "department"
 

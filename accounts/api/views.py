@@ -7,16 +7,17 @@ from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import Q
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services, tokens
+from accounts import selectors, services, tokens, two_factor
 from accounts.api import examples
 from accounts.api import personal_data as personal_data_api
+from accounts.api import two_factor as two_factor_api
 from accounts.api.permissions import AdminsOnly, ReadAgentsWriteAdmins, ReadAllWriteAdmins
 from accounts.api.serializers import (
     DepartmentIn,
@@ -79,11 +80,21 @@ class LoginView(TokenEndpoint):
         summary="Sign in with email and password",
         description=(
             "Returns an access token (send it as `Authorization: Bearer <access>`) and a refresh token. "
-            "After 5 wrong tries in a minute, for one account or from one IP, further tries get 429."
+            "After 5 wrong tries in a minute, for one account or from one IP, further tries get 429. "
+            "Staff with a second factor (or any staff under STAFF_REQUIRE_2FA) get a challenge instead of "
+            "tokens (`mfa_required: true`): complete it at `POST /api/v1/auth/2fa/verify/` with a code, or "
+            "enrol with it when `enrolment_required` (docs/decisions/0032)."
         ),
         request=LoginIn,
-        responses={200: TokenPairOut, **errors(400, 401, 429)},
-        examples=[examples.LOGIN_IN, examples.TOKEN_PAIR_OUT],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="LoginOut",
+                serializers=[TokenPairOut, two_factor_api.ChallengeOut],
+                resource_type_field_name=None,
+            ),
+            **errors(400, 401, 429),
+        },
+        examples=[examples.LOGIN_IN, examples.TOKEN_PAIR_OUT, two_factor_api.CHALLENGE_OUT],
     )
     def post(self, request):
         data = LoginIn.validated(request.data)
@@ -96,6 +107,9 @@ class LoginView(TokenEndpoint):
             ratelimits.count_failure(request, scope="login_account", key=account_key)
             services.login_failed(email=data["email"])
             raise Unauthenticated("Email or password is wrong.", code="invalid_credentials")
+        challenge = two_factor.sign_in_challenge(user)
+        if challenge is not None:  # the tokens come from /auth/2fa/verify/ (accounts.api.two_factor)
+            return Response(challenge)
         user_logged_in.send(sender=User, request=request._request, user=user)
         services.login_succeeded(user=user)
         return Response(tokens.issue_pair(user))
@@ -309,6 +323,23 @@ class UserViewSet(viewsets.ModelViewSet):
     def destroy(self, request, pk=None):
         user = selectors.user_for(user=request.user, user_id=pk)
         services.user_deactivate(actor=request.user, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Reset a user's second factor (admins)",
+        description=(
+            "Removes another person's authenticator and recovery codes (a lost phone): they sign in with the "
+            "password alone, or enrol again under STAFF_REQUIRE_2FA. Audited (`user.2fa_disabled`, method "
+            "`admin`). Admins only (others 403); your own: `POST /api/v1/auth/2fa/disable/`. 400 "
+            "`mfa_not_enrolled` when there is nothing to reset."
+        ),
+        request=None,
+        responses={204: None, **errors(400, 403)},
+    )
+    @action(detail=True, methods=["post"], url_path="reset-2fa", permission_classes=[IsAuthenticated, AdminsOnly])
+    def reset_2fa(self, request, pk=None):
+        user = selectors.user_for(user=request.user, user_id=pk)
+        two_factor.admin_reset(actor=request.user, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     # --- Personal data (GDPR): docs/decisions/0027 ----------------------------------------------

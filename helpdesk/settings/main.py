@@ -92,14 +92,19 @@ if USING_MONGODB:
         "helpdesk.mongo_apps.MongoContentTypesConfig",
         "django_mongodb_backend",
     ]
+    # django-otp's device models (the second factor, decision 0032) on ObjectId auto fields too.
+    OTP_APPS = ["django_otp", "helpdesk.mongo_apps.MongoTOTPConfig", "helpdesk.mongo_apps.MongoStaticConfig"]
     MIGRATION_MODULES = {
         "admin": "helpdesk.mongo_migrations.admin",
         "auth": "helpdesk.mongo_migrations.auth",
         "contenttypes": "helpdesk.mongo_migrations.contenttypes",
+        "otp_totp": "helpdesk.mongo_migrations.otp_totp",
+        "otp_static": "helpdesk.mongo_migrations.otp_static",
     }
     DEFAULT_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 else:
-    CONTRIB_APPS = ["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes"]
+    CONTRIB_APPS = ["helpdesk.mongo_apps.HelpdeskAdminConfig", "django.contrib.auth", "django.contrib.contenttypes"]
+    OTP_APPS = ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
     DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -115,6 +120,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "channels",
     "anymail",
+    *OTP_APPS,
     "accounts",
     "tickets",
     "knowledge",
@@ -279,6 +285,16 @@ if PASSWORD_RESET_URL and not (
         "e.g. https://helpdesk.example/reset?uid={uid}&token={token}; or leave it unset."
     )
 
+# The second factor (accounts/two_factor.py; docs/decisions/0032-second-factor.md). Staff who enrolled
+# a TOTP authenticator are always asked for a code; with STAFF_REQUIRE_2FA agents, leads and admins
+# without one must enrol before they get tokens (or into Django admin).
+STAFF_REQUIRE_2FA = env.boolean("STAFF_REQUIRE_2FA", False)
+# The sign-in challenge: how long it lasts and how many wrong codes it takes before it dies.
+MFA_CHALLENGE_SECONDS = env.integer("MFA_CHALLENGE_SECONDS", 300, minimum=30)
+MFA_CHALLENGE_MAX_FAILURES = env.integer("MFA_CHALLENGE_MAX_FAILURES", 5, minimum=1)
+MFA_RECOVERY_CODES = 10
+OTP_TOTP_ISSUER = env.string("OTP_TOTP_ISSUER", "Helpdesk AI")  # the name authenticator apps show
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.integer("JWT_ACCESS_MINUTES", 15, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.integer("JWT_REFRESH_DAYS", 7, minimum=1)),
@@ -331,6 +347,8 @@ REST_FRAMEWORK = {
 RATE_LIMITS = {
     "login_account": env.rate("RATE_LOGIN_ACCOUNT", "5/m"),
     "login_ip": env.rate("RATE_LOGIN_IP", "5/m"),
+    "mfa_account": env.rate("RATE_MFA_ACCOUNT", "5/m"),  # wrong second-factor codes, per account ...
+    "mfa_ip": env.rate("RATE_MFA_IP", "5/m"),  # ... and per client IP (decision 0032)
     "signup_ip": env.rate("RATE_SIGNUP_IP", "10/h"),
     "refresh_ip": env.rate("RATE_REFRESH_IP", "60/m"),
     "password_reset_ip": env.rate("RATE_PASSWORD_RESET_IP", "10/h"),  # reset emails asked for, per IP

@@ -1,7 +1,7 @@
 """Settings to generate and drift-check the MongoDB-only migration modules with no server.
 
     DJANGO_SETTINGS_MODULE=helpdesk.settings.mongo_migrations \
-        python manage.py makemigrations admin auth contenttypes
+        python manage.py makemigrations admin auth contenttypes otp_totp otp_static
 
 The MongoDB settings (ObjectId auto fields, MIGRATION_MODULES) with the dummy engine, which
 never connects (a trick ../shared/STACK-NOTES.md measured to work).

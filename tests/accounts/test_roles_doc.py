@@ -85,6 +85,8 @@ def checks(tickets, articles, d_employee):
             u, d_employee
         ),
         "change a person's sign-in email (admin or API)": lambda u: account_policies.can_change_email(u, d_employee),
+        "enrol a second factor (an authenticator app)": account_policies.can_enrol_second_factor,
+        "reset another person's second factor": lambda u: account_policies.can_reset_second_factor(u, d_employee),
         "read published articles for everyone": lambda u: reads(u, articles["everyone"]),
         "read agents-only articles": lambda u: reads(u, articles["agents"]),
         "read drafts and archived articles": lambda u: reads(u, articles["draft"]),

@@ -87,7 +87,9 @@ def test_mongodb_settings_use_object_id_auto_fields_and_own_migrations(tmp_path)
         "print(settings.DEFAULT_AUTO_FIELD);"
         "print(sorted(settings.MIGRATION_MODULES));"
         "print(apps.get_app_config('auth').default_auto_field);"
-        "print(apps.get_model('accounts', 'User')._meta.pk.get_internal_type())"
+        "print(apps.get_model('accounts', 'User')._meta.pk.get_internal_type());"
+        "print(*(apps.get_app_config(label).default_auto_field for label in ('otp_totp', 'otp_static')));"
+        "from django.contrib import admin; print(admin.site.__class__.__name__)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -95,9 +97,12 @@ def test_mongodb_settings_use_object_id_auto_fields_and_own_migrations(tmp_path)
     assert result.returncode == 0, result.stderr[-800:]
     lines = result.stdout.split("\n")
     assert lines[0] == "django_mongodb_backend.fields.ObjectIdAutoField"
-    assert lines[1] == "['admin', 'auth', 'contenttypes']"
+    assert lines[1] == "['admin', 'auth', 'contenttypes', 'otp_static', 'otp_totp']"
     assert lines[2] == "django_mongodb_backend.fields.ObjectIdAutoField"
     assert lines[3] == "CharField"  # our models keep their string ids on every database
+    # django-otp's devices (the second factor) too, and admin asks for it on MongoDB as well.
+    assert lines[4] == "django_mongodb_backend.fields.ObjectIdAutoField django_mongodb_backend.fields.ObjectIdAutoField"
+    assert lines[5] == "HelpdeskAdminSite"
 
 
 def test_production_email_never_goes_to_the_log_unless_a_sender_is_set(tmp_path):

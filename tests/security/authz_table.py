@@ -96,6 +96,17 @@ auth-password                     POST     -:wrong_old           401  400  400  
 auth-password-reset               POST     -:known_email         202  202  202  202  202  202  202
 auth-password-reset               POST     -:unknown_email       202  202  202  202  202  202  202
 auth-password-reset-confirm       POST     reset_token           400  400  400  400  400  400  400
+# the second factor (decision 0032): verify takes no bearer token; enrol and confirm take a bearer token or,
+# without one, a sign-in's enrolment challenge (:challenge, for the Network agent)
+auth-2fa                          GET      -                     401  200  200  200  200  200  200
+auth-2fa-verify                   POST     -                     401  401  401  401  401  401  401
+auth-2fa-verify                   POST     -:code                200  200  200  200  200  200  200
+auth-2fa-enrol                    POST     -                     401  403  403  200  200  200  200
+auth-2fa-enrol                    POST     -:challenge           200  403  403  200  200  200  200
+auth-2fa-confirm                  POST     -                     401  403  403  400  400  400  400
+auth-2fa-confirm                  POST     -:challenge           400  403  403  400  400  400  400
+auth-2fa-recovery-codes           POST     -                     401  400  400  400  400  400  400
+auth-2fa-disable                  POST     -                     401  400  400  400  400  400  400
 user-list                         GET      -                     401  403  403  200  200  200  200
 user-list                         POST     -                     401  403  403  403  403  403  201
 user-detail                       GET      agent_user            401  403  403  404  200  200  200
@@ -103,6 +114,7 @@ user-detail                       PATCH    agent_user            401  403  403  
 user-detail                       DELETE   agent_user            401  403  403  403  403  403  204
 user-export                       GET      agent_user            401  403  403  403  403  403  200
 user-erase                        POST     agent_user            401  403  403  403  403  403  200
+user-reset-2fa                    POST     agent_user            401  403  403  403  403  403  400
 department-list                   GET      -                     401  200  200  200  200  200  200
 department-list                   POST     -                     401  403  403  403  403  403  201
 department-detail                 GET      department            401  200  200  200  200  200  200

@@ -57,7 +57,17 @@ from tickets.models import Status as TicketStatus
 from tickets.schemas import new_comment
 
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
-OUR_APPS = ("accounts", "tickets", "knowledge", "ai_assist", "audit", "notifications", "helpdesk")
+OUR_APPS = (
+    "accounts",
+    "tickets",
+    "knowledge",
+    "ai_assist",
+    "audit",
+    "notifications",
+    "helpdesk",
+    "otp_totp",
+    "otp_static",
+)
 
 
 # --- The endpoints, from the URL configuration ------------------------------------------------------
@@ -340,6 +350,8 @@ def request_for(row: Row, world: World, who: str, object_id: str | None) -> Call
     }
     data = bodies.get(key)
     name = row.name
+    if name.startswith("auth-2fa-"):
+        data = second_factor_body(row, people)
     if name in ("auth-refresh", "auth-logout"):
         from accounts.tokens import issue_pair
 
@@ -373,6 +385,27 @@ def request_for(row: Row, world: World, who: str, object_id: str | None) -> Call
     if row.method in WRITES and data is None and key not in bodies:
         data = {}
     return Call(_path(name, **pk), data)
+
+
+def second_factor_body(row: Row, people: dict) -> dict:
+    """The second factor's bodies: a forged challenge; a real one for the lead, enrolled here (the
+    cell's transaction rolls it back) with the code an app shows now; the Network agent's enrolment
+    challenge (STAFF_REQUIRE_2FA)."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts import two_factor
+
+    if row.name == "auth-2fa-verify" and row.case == "-:code":
+        device = TOTPDevice.objects.create(user=people["lead"], name="Authenticator", confirmed=True)
+        code = TOTP(device.bin_key).token()
+        return {"challenge": two_factor._challenge(people["lead"], two_factor.VERIFY), "code": f"{code:06d}"}
+    if row.name == "auth-2fa-verify":
+        return {"challenge": "not-a-challenge", "code": "123456"}
+    body = {"challenge": two_factor._challenge(people["agent"], two_factor.ENROL)} if row.case == "-:challenge" else {}
+    if row.name == "auth-2fa-confirm":
+        body["code"] = "000000"
+    return body
 
 
 def send(client, row: Row, call: Call):
