@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx
 import pytest
 
+from tests.e2e.test_readme_walkthrough import run_walkthrough
 from tests.helpers import ROOT
 
 PROVIDER_DIR = ROOT / "tests" / "e2e" / "oidc_provider"
@@ -355,3 +356,15 @@ def test_someone_without_staff_groups_gets_no_admin_session(world):
     page = get(browser, "/admin/login/")
     assert "has no access to administration" in page.text
     assert get(browser, "/admin/").status_code == 302  # still signed out
+
+
+# --- docs/walkthroughs.md, "Company sign-in (SSO)", as written ---------------------------------------
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="needs curl, as the walk-through does")
+def test_the_sso_walkthrough_runs_as_written(world, tmp_path, monkeypatch):
+    set_person(world, "ada", groups=["helpdesk-network-agents"])
+    monkeypatch.setenv("ISSUER", world["issuer"])
+    monkeypatch.setenv("CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("APP_REDIRECT", world["api_redirect"])
+    assert run_walkthrough("sso", world["app"], tmp_path) == ["ada@corp.example is agent", "oidc_code_refused"]
