@@ -67,7 +67,7 @@ def _client(config: _Config) -> DjangoOAuth2App:
         client_kwargs={
             "scope": config.scope,
             "code_challenge_method": "S256",
-            "token_endpoint_auth_method": "client_secret_basic",
+            "token_endpoint_auth_method": "client_secret_basic",  # nosec B105 - a method name, not a secret
             "default_timeout": config.timeout,
         },
     )

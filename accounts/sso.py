@@ -74,7 +74,7 @@ def sign_in(*, claims: Mapping[str, Any]) -> User:
             "Your company account has no verified email address; ask your identity team.",
         )
     groups = _groups(claims)
-    user = User.objects.filter(email=email).select_related("department").first()
+    user = User.objects.filter(email=email).first()
     if user is not None and not user.is_active:
         raise _refuse("user_inactive", "This account is deactivated; ask a helpdesk admin.", user=user)
     if user is None:
