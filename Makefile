@@ -28,7 +28,16 @@ $(STAMP): requirements.txt requirements-torch.txt requirements-dev.txt constrain
 	$(BIN)/python -m pip install -r requirements-dev.txt
 	@touch $(STAMP)
 
-install: python-check $(STAMP)
+# The OpenID provider the company sign-in tests run (tests/e2e/test_oidc.py): npm ci from the committed
+# lock file when npm is there; without it those tests skip (CI: fail, .ci/run).
+OIDC_PROVIDER := tests/e2e/oidc_provider
+OIDC_STAMP := $(OIDC_PROVIDER)/node_modules/.installed
+$(OIDC_STAMP): $(OIDC_PROVIDER)/package.json $(OIDC_PROVIDER)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm is not installed: the company sign-in tests (tests/e2e/test_oidc.py) will skip; install Node.js 20+ and npm"; fi
+
+install: python-check $(STAMP) $(OIDC_STAMP)
 
 # What `make run` serves with: the runtime set alone (no torch, so no CUDA from PyPI; decision 0020).
 # `manage.py export_onnx` exports the model from a temporary venv of requirements-export.txt.

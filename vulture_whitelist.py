@@ -27,6 +27,8 @@ _.worker_exit
 _.manage  # helpdesk.startup.manage, called by manage.py
 _.FailSoftRedisCache  # CACHES
 _.csrf_failure  # CSRF_FAILURE_VIEW
+_.PasswordBackend  # AUTHENTICATION_BACKENDS (accounts.sso)
+_.company_sign_in  # TEMPLATES' context_processors (accounts.sso_views)
 
 # Django's cache API, overridden by helpdesk.cache.FailSoftRedisCache: called by whoever uses the cache.
 _.touch

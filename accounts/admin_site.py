@@ -18,6 +18,9 @@ from helpdesk.api import ratelimits
 from helpdesk.errors import RateLimited
 
 SESSION_KEY = "accounts.2fa_device"
+# The proof of a session opened by company sign-in: the provider asks for its own second factor
+# (decision 0031), so the helpdesk does not ask again.
+SIGNED_IN_BY_PROVIDER = "provider"
 
 
 class SecondFactorLoginForm(AdminAuthenticationForm):
@@ -73,5 +76,7 @@ class HelpdeskAdminSite(AdminSite):
     def has_permission(self, request):
         if not super().has_permission(request):
             return False
-        user = request.user
-        return not two_factor.is_required(user) or two_factor.session_verified(user, request.session.get(SESSION_KEY))
+        user, proof = request.user, request.session.get(SESSION_KEY)
+        if not two_factor.is_required(user) or proof == SIGNED_IN_BY_PROVIDER:
+            return True
+        return two_factor.session_verified(user, proof)

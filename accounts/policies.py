@@ -6,6 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
@@ -128,6 +129,15 @@ def can_admin_change_user(actor: User, target: User) -> bool:
         and target.department_id == actor.department_id
         and target.role in roles_assignable_by(actor)
     )
+
+
+# --- Sign-in -------------------------------------------------------------------------------------
+
+
+def password_login_allowed(user: User) -> bool:
+    """PASSWORD_LOGIN off: only admins sign in with a password (a way in while the company's provider
+    is down); everyone else through company sign-in (decision 0031)."""
+    return settings.PASSWORD_LOGIN or user.role >= Role.ADMIN
 
 
 # --- The second factor (accounts.two_factor; docs/decisions/0032) --------------------------------

@@ -168,7 +168,7 @@ def _check_email_change(actor: User, user: User) -> None:
         raise NotAllowed("Only admins change a person's sign-in email.")
 
 
-def _publish_changes(user: User, *, actor: User, before: dict, password_changed: bool = False) -> None:
+def _publish_changes(user: User, *, actor: User | None, before: dict, password_changed: bool = False) -> None:
     """One event per fact: a role change, a (de)activation, an email change, and the other changes
     together. A new email or password has already ended the user's refresh tokens when it was saved
     (accounts.tokens: they carry a fingerprint of both); user.email_changed tells the old address."""
@@ -359,9 +359,48 @@ def profile_counts(*, user: User) -> dict[str, int]:
 # --- Sign-in record -------------------------------------------------------------------------------
 
 
-def login_succeeded(*, user: User) -> None:
-    """Someone signed in (the API's login; the tokens are issued by the caller)."""
-    events.publish(_user_event(events.UserLoggedIn, user, actor=user))
+def login_succeeded(*, user: User, method: str = "password") -> None:
+    """Someone signed in (the API's login, or company sign-in: method "oidc"; the tokens or the
+    session are issued by the caller)."""
+    events.publish(_user_event(events.UserLoggedIn, user, actor=user, method=method))
+
+
+# --- Company sign-in (OIDC; accounts.sso decides from the verified claims; decision 0031) ----------
+
+
+def user_provision(*, email: str, first_name: str, last_name: str, role: int, department: Department | None) -> User:
+    """An account for a person's first company sign-in: no usable password (they sign in through the
+    provider). A concurrent first sign-in of the same person gets the account the other one made."""
+    user = User(email=normalize_email(email), first_name=first_name[:150], last_name=last_name[:150], role=role)
+    user.department = department
+    _check_role_department(role, department)
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+            events.publish(_user_event(events.UserProvisioned, user, actor=user))
+    except IntegrityError:
+        return User.objects.get(email=user.email)
+    return user
+
+
+def user_apply_directory(*, user: User, role: int, department: Department | None) -> User:
+    """The company directory (the provider's groups, at sign-in) sets the role and department: the
+    same events as an admin's change, with no actor (the system acted). Nothing changes, nothing is
+    published, when they already agree."""
+    if user.role == role and user.department_id == (department.pk if department else None):
+        return user
+    _check_role_department(role, department)
+    before = _facts(user)
+    user.role, user.department = role, department
+    with transaction.atomic():
+        user.save(update_fields=["role", "department"])
+        _publish_changes(user, actor=None, before=before)
+    return user
+
+
+def company_sign_in_refused(*, reason: str, user: User | None = None) -> None:
+    events.publish(events.CompanySignInRefused(target_id=user.pk if user else "", reason=reason))
 
 
 def login_failed(*, email: str) -> None:

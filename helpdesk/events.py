@@ -349,8 +349,17 @@ class UserReactivated(UserEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UserProvisioned(UserEvent):
+    """An account made at a person's first company sign-in (OIDC; decision 0031), with the role and
+    department their provider groups give. The actor is the person."""
+
+    name = "user.provisioned"
+
+
+@dataclass(frozen=True, kw_only=True)
 class UserLoggedIn(UserEvent):
     name = "user.logged_in"
+    method: str = "password"  # or "oidc": company sign-in (decision 0031)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -368,6 +377,17 @@ class LoginFailed(Event):
     name = "user.login_failed"
     target_type: ClassVar[str] = "user"
     email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanySignInRefused(Event):
+    """A company sign-in (OIDC) that verified but was refused here: an unverified email, an inactive
+    account, no account while OIDC_CREATE_USERS is off. The target is the account when there is one,
+    else empty; `reason` is the problem code. No email, no token: nothing personal about a stranger."""
+
+    name = "user.company_sign_in_refused"
+    target_type: ClassVar[str] = "user"
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services, tokens, two_factor
+from accounts.api import examples
 from accounts.api.serializers import TokenPairOut
 from accounts.models import User
 from helpdesk.api import ratelimits
@@ -80,6 +81,18 @@ class StatusOut(serializers.Serializer):
     last_used_at = serializers.DateTimeField(allow_null=True)
 
 
+STATUS_OUT = OpenApiExample(
+    "Enrolled",
+    response_only=True,
+    value={
+        "enrolled": True,
+        "pending": False,
+        "required": True,
+        "recovery_codes_left": 9,
+        "enrolled_at": "2026-12-07T09:12:03Z",
+        "last_used_at": "2026-12-07T14:40:51Z",
+    },
+)
 CHALLENGE_OUT = OpenApiExample(
     "A code is needed",
     response_only=True,
@@ -104,6 +117,11 @@ ENROL_OUT = OpenApiExample(
         "period": 30,
         "algorithm": "SHA1",
     },
+)
+ENROL_IN = OpenApiExample(
+    "Signed in (bearer token): nothing to send; signing in under STAFF_REQUIRE_2FA: the challenge",
+    request_only=True,
+    value={"challenge": "eyJ1IjoiNjc0NWExYzJlNGIwYTFiMmMzZDRlNWY2Ii...:1tK9xq:Vd3..."},
 )
 CONFIRM_IN = OpenApiExample("Confirm with the first code", request_only=True, value={"code": "492039"})
 RECOVERY_OUT = OpenApiExample(
@@ -156,7 +174,7 @@ class VerifyView(APIView):
         ),
         request=VerifyIn,
         responses={200: TokenPairOut, **errors(400, 401, 429)},
-        examples=[VERIFY_IN],
+        examples=[VERIFY_IN, examples.TOKEN_PAIR_OUT],
     )
     def post(self, request):
         data = VerifyIn.validated(request.data)
@@ -192,7 +210,8 @@ class StatusView(APIView):
         summary="Your second factor",
         description="Whether you have an authenticator, whether sign-ins need one, and how many recovery codes "
         "are left.",
-        responses={200: StatusOut},
+        responses={200: StatusOut, **errors(401)},
+        examples=[STATUS_OUT],
     )
     def get(self, request):
         return Response(StatusOut(two_factor.status(request.user)).data)
@@ -210,7 +229,7 @@ class EnrolView(StaffOrEnrolChallenge):
         ),
         request=EnrolIn,
         responses={200: EnrolOut, **errors(400, 401, 403, 409, 429)},
-        examples=[ENROL_OUT],
+        examples=[ENROL_IN, ENROL_OUT],
     )
     def post(self, request):
         data = EnrolIn.validated(request.data)

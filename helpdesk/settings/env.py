@@ -72,6 +72,17 @@ def csv_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def mapping(name: str) -> dict[str, str]:
+    """`key=value,key=value` (keys and values trimmed; a value may hold spaces, not commas)."""
+    found: dict[str, str] = {}
+    for item in csv_list(name):
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name} must look like group=value,group=value.")
+        found[key.strip()] = value.strip()
+    return found
+
+
 def rate(name: str, default: str) -> str:
     """A rate such as `5/m`, `100/h` or `1000/d` (django-ratelimit and DRF both read it)."""
     value = string(name, default)

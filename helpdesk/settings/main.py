@@ -10,6 +10,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -161,6 +162,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.sso_views.company_sign_in",  # the admin login page's "Sign in with <company>"
             ]
         },
     }
@@ -308,6 +310,38 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
+# --- Company sign-in (OpenID Connect; accounts/oidc.py, accounts/sso.py; decision 0031) ----------
+# Unset OIDC_ISSUER: no company sign-in (its endpoints answer 404 oidc_not_configured).
+OIDC_ISSUER = env.url("OIDC_ISSUER", ("https", "http"))
+OIDC_CLIENT_ID = env.string("OIDC_CLIENT_ID", required=bool(OIDC_ISSUER))
+OIDC_CLIENT_SECRET = env.string("OIDC_CLIENT_SECRET", required=bool(OIDC_ISSUER))
+if OIDC_ISSUER.startswith("http://") and urlsplit(OIDC_ISSUER).hostname not in {"127.0.0.1", "localhost", "::1"}:
+    raise ImproperlyConfigured("OIDC_ISSUER must be an https:// URL (plain http only on loopback, for tests).")
+# The label of the admin login page's link ("Sign in with Example Corp").
+OIDC_PROVIDER_NAME = env.string("OIDC_PROVIDER_NAME", "your company account")
+OIDC_SCOPES = env.string("OIDC_SCOPES", "openid email profile groups")
+if OIDC_ISSUER and "openid" not in OIDC_SCOPES.split():
+    raise ImproperlyConfigured("OIDC_SCOPES must include openid, e.g. openid email profile groups.")
+OIDC_GROUPS_CLAIM = env.string("OIDC_GROUPS_CLAIM", "groups")
+# Provider groups -> role and department: "group=role,..." and "group=Department name,..." (first
+# match in this order wins for the department; the highest role wins). Nothing else grants a role.
+OIDC_GROUP_ROLES = env.mapping("OIDC_GROUP_ROLES")
+_ROLE_NAMES = {"employee", "agent", "lead", "admin"}
+if set(OIDC_GROUP_ROLES.values()) - _ROLE_NAMES:
+    raise ImproperlyConfigured("OIDC_GROUP_ROLES maps groups to employee, agent, lead or admin, e.g. it-admins=admin.")
+OIDC_GROUP_DEPARTMENTS = env.mapping("OIDC_GROUP_DEPARTMENTS")
+# The redirect URIs API clients (a web or mobile app) may send with their code; each must also be
+# registered for this client at the provider.
+OIDC_API_REDIRECT_URIS = env.csv_list("OIDC_API_REDIRECT_URIS")
+# Make an account (an employee, or what the groups say) at a person's first company sign-in.
+OIDC_CREATE_USERS = env.boolean("OIDC_CREATE_USERS", True)
+OIDC_CLOCK_SKEW_SECONDS = env.integer("OIDC_CLOCK_SKEW_SECONDS", 60)
+OIDC_TIMEOUT_SECONDS = env.integer("OIDC_TIMEOUT_SECONDS", 10, minimum=1)
+# Off: only admins may sign in with a password (API and Django admin); everyone else signs in through
+# the company's provider (and its second factor).
+PASSWORD_LOGIN = env.boolean("PASSWORD_LOGIN", True)
+AUTHENTICATION_BACKENDS = ["accounts.sso.PasswordBackend"]
+
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -362,6 +396,7 @@ RATE_LIMITS = {
     "ai_agent_tools_user": env.rate("RATE_AI_AGENT_TOOLS", "30/m"),  # drafts, summaries, articles from tickets
     "kb_search_user": env.rate("RATE_KB_SEARCH", "120/m"),
     "kb_document_user": env.rate("RATE_KB_DOCUMENT", "10/m"),
+    "oidc_ip": env.rate("RATE_OIDC_IP", "30/m"),  # company sign-ins (code exchanges), per IP
     "personal_data_export_user": env.rate("RATE_PERSONAL_DATA_EXPORT", "30/h"),  # per admin (decision 0027)
 }
 RATELIMIT_USE_CACHE = "default"

@@ -5,9 +5,12 @@ import json
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test import override_settings
 
 from accounts import services as accounts
+from accounts import sso
 from accounts.models import Role
+from accounts.oidc import SignInRefused
 from audit.models import KNOWLEDGE_BASE, TRIAGE, AppendOnly, AuditEntry
 from helpdesk import dispatch
 from helpdesk.models import OutboxDelivery, OutboxEvent
@@ -128,6 +131,22 @@ def test_signup_and_departments_are_logged(api, people):
         "department.deleted",
     ]
     assert entries(action="department.updated")[0].changes == {"name": ["Facilities", "Facility"]}
+
+
+@override_settings(OIDC_GROUP_ROLES={"hd-net-agents": "agent"}, OIDC_GROUP_DEPARTMENTS={"hd-net-agents": "Network"})
+def test_company_sign_in_is_logged_the_account_made_its_role_from_the_groups_and_a_refusal(department):
+    claims = {"email": "ada@corp.example", "email_verified": True, "given_name": "Ada", "groups": ["hd-net-agents"]}
+    with delivered():
+        ada = sso.sign_in(claims=claims)
+        sso.sign_in(claims={**claims, "groups": []})  # left the group at the provider
+        UserFactory(email="gone@corp.example", is_active=False)
+        with pytest.raises(SignInRefused):
+            sso.sign_in(claims={**claims, "email": "gone@corp.example"})
+    assert entries(action="user.provisioned")[0].object_id == ada.pk
+    role_changes = entries(action="user.role_changed", object_id=ada.pk)
+    assert [entry.changes["role"] for entry in role_changes] == [["agent", "employee"]]
+    assert [entry.actor_id for entry in role_changes] == [None]  # the provider's directory, not a person
+    assert len(entries(action="user.company_sign_in_refused")) == 1
 
 
 def test_a_redelivered_event_never_writes_a_second_entry(people, department):

@@ -75,10 +75,12 @@ def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-# What a server's VAR_DIR holds before it starts: "migrated" as after `manage.py migrate`, "demo" as
-# after `make run`'s set-up (the demo's people, tickets routed by the AI, articles, static files).
+# What a server's VAR_DIR holds before it starts: "migrated" as after `manage.py migrate`, "admin" with
+# the static files too (Django admin's pages), "demo" as after `make run`'s set-up (the demo's people,
+# tickets routed by the AI, articles, static files).
 PREPARED = {
     "migrated": [["migrate", "--noinput", "-v0"]],
+    "admin": [["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]],
     "demo": [
         ["migrate", "--noinput", "-v0"],
         ["collectstatic", "--noinput", "-v0"],

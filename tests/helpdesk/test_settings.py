@@ -23,6 +23,9 @@ def start(env_overrides: dict, var_dir: Path) -> subprocess.CompletedProcess:
     )
 
 
+OIDC_CLIENT = {"OIDC_CLIENT_ID": "helpdesk", "OIDC_CLIENT_SECRET": "s"}
+
+
 @pytest.mark.parametrize(
     "overrides,named",
     [
@@ -34,6 +37,11 @@ def start(env_overrides: dict, var_dir: Path) -> subprocess.CompletedProcess:
         ({"DEBUG": "true", "THROTTLE_USER": "lots"}, "THROTTLE_USER"),
         ({"DEBUG": "true", "MAX_REQUEST_BYTES": "1MB"}, "MAX_REQUEST_BYTES"),
         ({"DEBUG": "true", "CORS_ALLOWED_ORIGINS": "*"}, "CORS_ALLOWED_ORIGINS"),
+        ({"DEBUG": "true", "OIDC_ISSUER": "https://id.example"}, "OIDC_CLIENT_ID"),
+        ({"DEBUG": "true", "OIDC_ISSUER": "http://id.example", **OIDC_CLIENT}, "OIDC_ISSUER"),
+        ({"DEBUG": "true", "OIDC_GROUP_ROLES": "it-admins=root"}, "OIDC_GROUP_ROLES"),
+        ({"DEBUG": "true", "OIDC_GROUP_DEPARTMENTS": "it-network"}, "OIDC_GROUP_DEPARTMENTS"),
+        ({"DEBUG": "true", "PASSWORD_LOGIN": "admins"}, "PASSWORD_LOGIN"),
     ],
 )
 def test_a_wrong_value_stops_start_up_naming_the_variable(overrides, named, tmp_path):

@@ -32,6 +32,8 @@ Cases (the object a row acts on; `object:variant` changes only the request):
   audit_net / audit_hw   audit entries about Network / Hardware
   notification       employee's in-app notification
   reset_token        a password-reset link that is not valid
+  (auth-oidc-token: company sign-in is not configured in the suite's settings, so 404 for everyone;
+  tests/e2e/test_oidc.py signs in against a real provider)
 
 Statuses: HTTP status codes; for the websocket 101 means accepted (with its `hello` message) and 4401
 the close code. A 404 where the object exists means "hidden": the test checks it answers exactly what
@@ -91,6 +93,7 @@ auth-refresh                      POST     -                     200  200  200  
 auth-logout                       POST     -                     204  204  204  204  204  204  204
 auth-me                           GET      -                     401  200  200  200  200  200  200
 auth-me                           PATCH    -                     401  200  200  200  200  200  200
+auth-oidc-token                   POST     -                     404  404  404  404  404  404  404
 auth-password                     POST     -                     401  200  200  200  200  200  200
 auth-password                     POST     -:wrong_old           401  400  400  400  400  400  400
 auth-password-reset               POST     -:known_email         202  202  202  202  202  202  202

@@ -304,6 +304,12 @@ def request_for(row: Row, world: World, who: str, object_id: str | None) -> Call
         ("auth-signup", "POST", "-"): {"email": f"new{serial}@example.com", "password": "a-new-long-passphrase"},
         ("auth-login", "POST", "-"): {"email": "employee@example.com", "password": PASSWORD},
         ("auth-me", "PATCH", "-"): {"first_name": "Renamed"},
+        ("auth-oidc-token", "POST", "-"): {
+            "code": "a-code",
+            "code_verifier": "v" * 43,
+            "redirect_uri": "https://app.example/cb",
+            "nonce": "n" * 16,
+        },
         ("auth-password", "POST", "-"): {"old_password": PASSWORD, "new_password": "another-long-passphrase-42"},
         ("auth-password", "POST", "-:wrong_old"): {
             "old_password": "not-the-password",
