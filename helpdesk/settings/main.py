@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "ai_assist",
     "notifications",
     "audit",
+    "intake",  # email in: provider webhooks and an IMAP mailbox
     "helpdesk",  # project-level commands (seed_demo), templates
 ]
 
@@ -223,6 +224,9 @@ OUTBOX_SWEEP_SECONDS = env.integer("OUTBOX_SWEEP_SECONDS", 300, minimum=10)
 JOBS_IN_PROCESS = env.boolean("JOBS_IN_PROCESS", not REDIS_URL)
 JOB_LOCK_SECONDS = env.integer("JOB_LOCK_SECONDS", 900, minimum=10)  # a crashed run's lock lasts this long
 EMAIL_SEND_SECONDS = env.integer("EMAIL_SEND_SECONDS", 5, minimum=1)  # queued email (notifications.mail)
+# Email in from a mailbox (intake.imap; docs/operations.md, "Email in"): imaps://user:password@host:993/INBOX.
+IMAP_URL = env.url("IMAP_URL", ("imap", "imaps"))
+IMAP_POLL_SECONDS = env.integer("IMAP_POLL_SECONDS", 60, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     name: {"task": "helpdesk.run_job", "args": (task,), "schedule": float(seconds)}
     for name, task, seconds in (
@@ -231,6 +235,7 @@ CELERY_BEAT_SCHEDULE = {
         ("sweep-outbox", "helpdesk.outbox_sweep", OUTBOX_SWEEP_SECONDS),
         ("purge-revoked-tokens", "accounts.purge_revoked_tokens", 6 * 3600),
         ("send-email", "notifications.send_emails", EMAIL_SEND_SECONDS),
+        *((("poll-mailbox", "intake.poll_mailbox", IMAP_POLL_SECONDS),) if IMAP_URL else ()),
     )
 }
 
@@ -530,6 +535,35 @@ EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
 # A mail provider that hangs must not hold a request or a job for long: SMTP and anymail's HTTP calls.
 EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10, minimum=1)
 ANYMAIL["REQUESTS_TIMEOUT"] = float(ANYMAIL.get("REQUESTS_TIMEOUT") or EMAIL_TIMEOUT)
+
+# --- Email in (intake; docs/operations.md, "Email in"; docs/decisions/0030-email-intake.md) ----------
+# The provider webhooks are anymail's (/anymail/<provider>/inbound/), secured by ANYMAIL_WEBHOOK_SECRET
+# (basic auth) and the provider's signing key (ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ...), read above.
+# The address people write to; notifications carry its plus-address (<local>+<ticket>.<token>@...)
+# as their Reply-To, so that a reply becomes a comment. Unset: no Reply-To.
+EMAIL_INTAKE_ADDRESS = env.string("EMAIL_INTAKE_ADDRESS").strip().lower()
+if EMAIL_INTAKE_ADDRESS and (EMAIL_INTAKE_ADDRESS.count("@") != 1 or "+" in EMAIL_INTAKE_ADDRESS):
+    raise ImproperlyConfigured("EMAIL_INTAKE_ADDRESS takes one plain address, e.g. support@example.com.")
+# Unknown senders of these domains get an employee account (no password) and their ticket; others are refused.
+EMAIL_INTAKE_DOMAINS = [domain.lower().lstrip("@") for domain in env.csv_list("EMAIL_INTAKE_DOMAINS", "")]
+# A provider's spam score (anymail's spam_score, SpamAssassin's scale) at or above this is refused.
+EMAIL_INTAKE_SPAM_SCORE = float(env.integer("EMAIL_INTAKE_SPAM_SCORE", 5, minimum=1))
+# Languages whose reply headers and signatures mail-parser-reply strips (its codes: en, de, fr, ...).
+EMAIL_INTAKE_LANGUAGES = env.csv_list("EMAIL_INTAKE_LANGUAGES", "en")
+# The domain of our outgoing Message-IDs: a message that comes back with one is a loop.
+EMAIL_MESSAGE_ID_DOMAIN = env.string("EMAIL_MESSAGE_ID_DOMAIN").strip().lower() or (
+    "helpdesk-ai." + (DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >").lower() or "localhost")
+)
+IMAP_PROCESSED_FOLDER = env.string("IMAP_PROCESSED_FOLDER", "Processed")
+IMAP_TIMEOUT_SECONDS = env.integer("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
+# OAuth2 (XOAUTH2) for Microsoft 365 and Gmail: set the token endpoint, and IMAP_URL has no password.
+IMAP_OAUTH2_TOKEN_URL = env.url("IMAP_OAUTH2_TOKEN_URL", ("https", "http"))
+IMAP_OAUTH2_CLIENT_ID = env.string("IMAP_OAUTH2_CLIENT_ID")
+IMAP_OAUTH2_CLIENT_SECRET = env.string("IMAP_OAUTH2_CLIENT_SECRET")
+IMAP_OAUTH2_REFRESH_TOKEN = env.string("IMAP_OAUTH2_REFRESH_TOKEN")
+IMAP_OAUTH2_SCOPE = env.string("IMAP_OAUTH2_SCOPE")
+if IMAP_OAUTH2_TOKEN_URL and not (IMAP_OAUTH2_CLIENT_ID and IMAP_OAUTH2_REFRESH_TOKEN):
+    raise ImproperlyConfigured("IMAP_OAUTH2_TOKEN_URL needs IMAP_OAUTH2_CLIENT_ID and IMAP_OAUTH2_REFRESH_TOKEN.")
 
 # --- Locale -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
