@@ -26,6 +26,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from email import encoders
 from email.utils import getaddresses
 
 from anymail.inbound import AnymailInboundMessage
@@ -257,8 +258,19 @@ def _attach(message: AnymailInboundMessage, user: User, ticket: Ticket) -> None:
         uploaded = part.as_uploaded_file()
         if uploaded is not None:
             _attach_one(user, ticket, uploaded)
-    original = SimpleUploadedFile("original-message.eml", message.as_bytes(), "message/rfc822")
+    original = SimpleUploadedFile("original-message.eml", _as_eml(message), "message/rfc822")
     _attach_one(user, ticket, original, allowed_types=[*settings.ATTACHMENT_ALLOWED_TYPES, *ORIGINAL_TYPES])
+
+
+def _as_eml(message: AnymailInboundMessage) -> bytes:
+    """The message as a file. A message a provider sent as parsed fields (Postmark's JSON) was put
+    together by anymail with its files' bytes raw in the MIME: those parts are base64-encoded, so
+    that the .eml is the text any mail program opens (and sniffs as message/rfc822)."""
+    for part in message.walk():
+        if not part.is_multipart() and part.is_attachment() and "Content-Transfer-Encoding" not in part:
+            part.set_payload(part.get_content_bytes())
+            encoders.encode_base64(part)
+    return message.as_bytes()
 
 
 def _attach_one(user: User, ticket: Ticket, uploaded, *, allowed_types: list[str] | None = None) -> None:
