@@ -144,3 +144,6 @@ _.intra_op_num_threads
 _.inter_op_num_threads
 _.log_severity_level
 _.ir_version
+
+# intake.models.InboundMessage: the admin lists it and Meta.ordering sorts by it (named as strings).
+_.received_at

@@ -184,6 +184,18 @@ def test_postmark_spam_status_makes_no_ticket(client, people):
     assert answer.status_code == 200 and Ticket.objects.count() == 0
 
 
+def test_without_a_webhook_secret_nothing_is_taken_and_the_provider_keeps_the_message(people, settings):
+    """anymail itself only warns when WEBHOOK_SECRET is unset; intake refuses, with a 500 so that the
+    provider retries until it is configured."""
+    from django.test import Client
+
+    settings.ANYMAIL = {key: value for key, value in settings.ANYMAIL.items() if key != "WEBHOOK_SECRET"}
+    client = Client(raise_request_exception=False)
+    with pytest.warns(Warning, match="WEBHOOK_SECRET"):
+        answer = client.post("/anymail/postmark/inbound/", postmark_json(), content_type="application/json")
+    assert answer.status_code == 500 and Ticket.objects.count() == 0
+
+
 # --- Amazon SES: an SNS Notification of a "Received" event with the message inline (SNS action) -----
 
 
