@@ -562,6 +562,10 @@ IMAP_OAUTH2_CLIENT_ID = env.string("IMAP_OAUTH2_CLIENT_ID")
 IMAP_OAUTH2_CLIENT_SECRET = env.string("IMAP_OAUTH2_CLIENT_SECRET")
 IMAP_OAUTH2_REFRESH_TOKEN = env.string("IMAP_OAUTH2_REFRESH_TOKEN")
 IMAP_OAUTH2_SCOPE = env.string("IMAP_OAUTH2_SCOPE")
+if IMAP_OAUTH2_TOKEN_URL.startswith("http://") and not IMAP_OAUTH2_TOKEN_URL.startswith(
+    ("http://127.0.0.1", "http://localhost", "http://[::1]")
+):
+    raise ImproperlyConfigured("IMAP_OAUTH2_TOKEN_URL must be https:// (http:// only on loopback).")
 if IMAP_OAUTH2_TOKEN_URL and not (IMAP_OAUTH2_CLIENT_ID and IMAP_OAUTH2_REFRESH_TOKEN):
     raise ImproperlyConfigured("IMAP_OAUTH2_TOKEN_URL needs IMAP_OAUTH2_CLIENT_ID and IMAP_OAUTH2_REFRESH_TOKEN.")
 
