@@ -8,6 +8,7 @@ class IntakeConfig(AppConfig):
     name = "intake"
 
     def ready(self):
-        from intake import receivers
+        from intake import personal_data, receivers
 
         receivers.connect()
+        personal_data.register()  # its part of a person's export and erasure

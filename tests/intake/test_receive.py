@@ -236,3 +236,20 @@ def test_a_reply_to_a_deleted_ticket_adds_nothing(people, ticket, notification):
     with delivered():
         services.ticket_delete(actor=people["admin"], ticket=ticket)
     assert take(reply_to(notification, sender="employee@example.com", text="Hello?")).outcome == "refused"
+
+
+def test_a_persons_inbound_emails_are_in_their_export_and_blanked_by_their_erasure(people):
+    from helpdesk import personal_data
+
+    raw = email(message_id="<erase-me@client.example.org>")
+    take(raw)
+    subject = personal_data.subject(user_id=people["employee"].pk, email="employee@example.com")
+    [part] = [p for p in personal_data.parts() if p.name == "intake"]
+    exported = part.export(subject)["inbound_emails"]
+    assert [(e["sender"], e["subject"], e["outcome"]) for e in exported] == [
+        ("employee@example.com", "Printer on floor 3 is jammed", "ticket")
+    ]
+    assert part.erase(subject) == {"intake_inboundmessage": 1}
+    row = InboundMessage.objects.get()
+    assert (row.sender, row.subject) == ("", "")
+    assert take(raw).outcome == "duplicate"  # a late retry still makes nothing
