@@ -23,6 +23,7 @@ recorded, never raised.
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -242,7 +243,7 @@ def _thread(message: AnymailInboundMessage, user: User) -> threads.Thread | None
 def _text(message: AnymailInboundMessage) -> str:
     """The new part of the message: the text part (or the HTML's text), without quoted history
     and signature; the whole text when stripping would leave nothing."""
-    text = message.text or strip_tags(message.html or "")
+    text = message.text or html.unescape(strip_tags(message.html or ""))
     text = text.replace("\r\n", "\n").strip()
     if not text:
         return ""

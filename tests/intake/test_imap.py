@@ -175,6 +175,16 @@ def test_a_message_that_failed_stays_in_the_inbox_and_is_handled_by_a_later_poll
     assert "shot.png" in [a["name"] for a in ticket.attachments]
 
 
+def test_the_periodic_job_polls_the_mailbox(people, mailbox):
+    """The beat table's entry (helpdesk.run_job -> intake.poll_mailbox) reaches the poller."""
+    from helpdesk import jobs
+
+    append(mailbox, email(subject="Polled by the job"))
+    with delivered():
+        assert jobs.run_exclusive("intake.poll_mailbox")
+    assert Ticket.objects.filter(title="Polled by the job").exists() and subjects(mailbox, "INBOX") == []
+
+
 def test_refused_mail_is_moved_out_of_the_way_and_makes_nothing(people, mailbox):
     append(mailbox, email(sender="stranger@elsewhere.example.net", subject="Buy now"))
     assert poll().handled == {"refused": 1}

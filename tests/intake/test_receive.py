@@ -155,6 +155,16 @@ def test_a_zip_bomb_is_refused_like_an_upload(people, settings):
     assert "report.docx" not in [a["name"] for a in ticket.attachments]
 
 
+def test_an_html_only_message_gives_its_text(people):
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "employee@example.com", INTAKE, "HTML only"
+    message.set_content("<p>Outlook &amp; Teams <b>crash</b> at start.</p>", subtype="html")
+    ticket = Ticket.objects.get(pk=take(message.as_bytes()).ticket_id)
+    assert ticket.description == "Outlook & Teams crash at start."
+
+
 # --- Replies ----------------------------------------------------------------------------------
 
 
