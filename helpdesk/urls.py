@@ -24,7 +24,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),  # the providers' inbound webhooks (intake)
+    # The providers' inbound webhooks (intake): anymail's, SES's with the SNS signature checked too.
+    path("anymail/", include("intake.urls")),
+    path("anymail/", include("anymail.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

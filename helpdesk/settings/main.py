@@ -554,6 +554,8 @@ EMAIL_INTAKE_LANGUAGES = env.csv_list("EMAIL_INTAKE_LANGUAGES", "en")
 EMAIL_MESSAGE_ID_DOMAIN = env.string("EMAIL_MESSAGE_ID_DOMAIN").strip().lower() or (
     "helpdesk-ai." + (DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >").lower() or "localhost")
 )
+# Amazon SES: the SNS topics whose posts are accepted (comma list of ARNs); empty: any topic SNS signed.
+EMAIL_INTAKE_SNS_TOPIC_ARNS = env.csv_list("EMAIL_INTAKE_SNS_TOPIC_ARNS", "")
 IMAP_PROCESSED_FOLDER = env.string("IMAP_PROCESSED_FOLDER", "Processed")
 IMAP_TIMEOUT_SECONDS = env.integer("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
 # OAuth2 (XOAUTH2) for Microsoft 365 and Gmail: set the token endpoint, and IMAP_URL has no password.

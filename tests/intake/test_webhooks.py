@@ -196,10 +196,54 @@ def test_without_a_webhook_secret_nothing_is_taken_and_the_provider_keeps_the_me
     assert answer.status_code == 500 and Ticket.objects.count() == 0
 
 
-# --- Amazon SES: an SNS Notification of a "Received" event with the message inline (SNS action) -----
+# --- Amazon SES: an SNS Notification of a "Received" event with the message inline (SNS action), ------
+# signed as SNS signs (intake.sns checks it; the signing certificate is one of the test's own, served
+# from the cache where a fetched one would be kept, under an Amazon-shaped URL).
+
+CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:helpdesk-inbound"
 
 
-def ses_notification(raw: bytes, *, verdict: str = "PASS") -> tuple[str, dict[str, str]]:
+@pytest.fixture(scope="module")
+def sns_key():
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.fixture(autouse=True)
+def sns_certificate(sns_key):
+    from django.core.cache import cache
+
+    cache.set(f"intake:sns-cert:{CERT_URL}", sns_key[1], 60)
+    yield
+    cache.delete(f"intake:sns-cert:{CERT_URL}")
+
+
+def ses_notification(raw: bytes, sns_key, *, verdict: str = "PASS", version: str = "2", tamper: bool = False):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from intake import sns
+
     event = {
         "notificationType": "Received",
         "mail": {
@@ -216,7 +260,7 @@ def ses_notification(raw: bytes, *, verdict: str = "PASS") -> tuple[str, dict[st
             "virusVerdict": {"status": "PASS"},
             "spfVerdict": {"status": "PASS"},
             "dkimVerdict": {"status": "PASS"},
-            "action": {"type": "SNS", "topicArn": "arn:aws:sns:eu-west-1:123456789012:inbound", "encoding": "BASE64"},
+            "action": {"type": "SNS", "topicArn": TOPIC, "encoding": "BASE64"},
         },
         "content": base64.b64encode(raw).decode(),
     }
@@ -224,33 +268,64 @@ def ses_notification(raw: bytes, *, verdict: str = "PASS") -> tuple[str, dict[st
     body = {
         "Type": "Notification",
         "MessageId": message_id,
-        "TopicArn": "arn:aws:sns:eu-west-1:123456789012:inbound",
+        "TopicArn": TOPIC,
         "Subject": "Amazon SES Email Receipt Notification",
         "Message": json.dumps(event),
         "Timestamp": "2026-12-07T10:00:00.000Z",
-        "SignatureVersion": "1",
-        "Signature": "not-verified-by-anymail",
-        "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000.pem",
+        "SignatureVersion": version,
+        "SigningCertURL": CERT_URL,
         "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
     }
+    digest = hashes.SHA256() if version == "2" else hashes.SHA1()
+    body["Signature"] = base64.b64encode(sns_key[0].sign(sns.canonical(body), padding.PKCS1v15(), digest)).decode()
+    if tamper:
+        body["Message"] = body["Message"].replace("PASS", "PASS ", 1)  # after signing
     headers = {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": "Notification", "HTTP_X_AMZ_SNS_MESSAGE_ID": message_id}
     return json.dumps(body), headers
 
 
-def test_amazon_ses_sns_notification_opens_a_ticket(client, people):
-    body, headers = ses_notification(email(subject="SES: Outlook keeps asking for my password"))
-    answer = client.post("/anymail/amazon_ses/inbound/", body, content_type="text/plain", **headers, **basic_auth())
-    assert answer.status_code == 200
+def post_ses(client, body, headers, **auth):
+    return client.post("/anymail/amazon_ses/inbound/", body, content_type="text/plain", **headers, **auth)
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_amazon_ses_signed_sns_notification_opens_a_ticket(client, people, sns_key, version):
+    body, headers = ses_notification(
+        email(subject="SES: Outlook keeps asking for my password"), sns_key, version=version
+    )
+    assert post_ses(client, body, headers, **basic_auth()).status_code == 200
     assert only_ticket().title == "SES: Outlook keeps asking for my password"
 
 
-def test_amazon_ses_asks_for_basic_auth_and_makes_nothing_without_it(client, people):
-    body, headers = ses_notification(email())
-    answer = client.post("/anymail/amazon_ses/inbound/", body, content_type="text/plain", **headers)
-    assert answer.status_code == 401 and Ticket.objects.count() == 0
+def test_amazon_ses_with_a_signature_that_does_not_match_is_refused(client, people, sns_key):
+    body, headers = ses_notification(email(), sns_key, tamper=True)
+    assert post_ses(client, body, headers, **basic_auth()).status_code == 400
+    assert Ticket.objects.count() == 0
 
 
-def test_amazon_ses_spam_verdict_makes_no_ticket(client, people):
-    body, headers = ses_notification(email(), verdict="FAIL")
-    answer = client.post("/anymail/amazon_ses/inbound/", body, content_type="text/plain", **headers, **basic_auth())
-    assert answer.status_code == 200 and Ticket.objects.count() == 0
+def test_amazon_ses_with_a_certificate_url_that_is_not_amazons_is_refused(client, people, sns_key):
+    body, headers = ses_notification(email(), sns_key)
+    forged = json.loads(body)
+    forged["SigningCertURL"] = "https://sns.eu-west-1.amazonaws.com.attacker.example/cert.pem"
+    assert post_ses(client, json.dumps(forged), headers, **basic_auth()).status_code == 400
+    assert Ticket.objects.count() == 0
+
+
+def test_amazon_ses_from_a_topic_not_configured_is_refused(client, people, sns_key, settings):
+    settings.EMAIL_INTAKE_SNS_TOPIC_ARNS = ["arn:aws:sns:eu-west-1:123456789012:another-topic"]
+    body, headers = ses_notification(email(), sns_key)
+    assert post_ses(client, body, headers, **basic_auth()).status_code == 400
+    settings.EMAIL_INTAKE_SNS_TOPIC_ARNS = [TOPIC]
+    assert post_ses(client, body, headers, **basic_auth()).status_code == 200
+    assert Ticket.objects.count() == 1
+
+
+def test_amazon_ses_asks_for_basic_auth_and_makes_nothing_without_it(client, people, sns_key):
+    body, headers = ses_notification(email(), sns_key)
+    assert post_ses(client, body, headers).status_code == 401 and Ticket.objects.count() == 0
+
+
+def test_amazon_ses_spam_verdict_makes_no_ticket(client, people, sns_key):
+    body, headers = ses_notification(email(), sns_key, verdict="FAIL")
+    assert post_ses(client, body, headers, **basic_auth()).status_code == 200
+    assert Ticket.objects.count() == 0
