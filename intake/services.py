@@ -86,7 +86,9 @@ def receive(message: AnymailInboundMessage, *, source: str) -> Received:
     if isinstance(record, Received):
         return record
     try:
-        with transaction.atomic():  # on SQL: the claim, the user, the ticket and its events, or none
+        # On SQL the account, the ticket, its events and the outcome commit together or not at all; a
+        # crash before the commit leaves only the claim, which the next delivery takes over.
+        with transaction.atomic():
             _screen(message, sender)
             user = _author(message, sender)
             received = _handle(message, user)
