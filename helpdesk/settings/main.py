@@ -359,7 +359,12 @@ NUM_PROXIES = env.integer("NUM_PROXIES", 0) or None  # DRF throttles: trusted X-
 # Request bodies: JSON small, file uploads larger (both stop with 413 before being read).
 MAX_REQUEST_BYTES = env.integer("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024)
 MAX_UPLOAD_BYTES = env.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# Inbound email posted by a provider (/anymail/...: the whole message, its files base64-encoded, in one
+# JSON or form field) may be this large; helpdesk.middleware and helpdesk.asgi_limits hold every other
+# path to the two limits above, so Django's own in-memory limit is this larger one.
+EMAIL_INTAKE_MAX_BYTES = env.integer("EMAIL_INTAKE_MAX_BYTES", 30 * 1024 * 1024, minimum=1024)
+EMAIL_INTAKE_PATH = "/anymail/"
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, EMAIL_INTAKE_MAX_BYTES)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 SPECTACULAR_SETTINGS = {

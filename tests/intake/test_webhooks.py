@@ -173,6 +173,25 @@ def test_postmark_json_opens_a_ticket(client, people):
     assert {a["name"] for a in ticket.attachments} == {"error.png", "original-message.eml"}
 
 
+def test_a_message_larger_than_an_api_body_is_taken_with_its_file(client, people, settings):
+    """An inbound post carries the whole message: it may be far over MAX_REQUEST_BYTES (1 MB)."""
+    log = ("2026-12-07 10:00:00 VPN tunnel reset by peer\n" * 40_000).encode()  # about 1.8 MB
+    payload = postmark_json()
+    payload["Attachments"] = [
+        {"Name": "vpn.log", "Content": base64.b64encode(log).decode(), "ContentType": "text/plain"}
+    ]
+    body = json.dumps(payload)
+    assert len(body) > 2 * settings.MAX_REQUEST_BYTES
+    answer = client.post("/anymail/postmark/inbound/", body, content_type="application/json", **basic_auth())
+    assert answer.status_code == 200
+    assert {a["name"]: a["size"] for a in only_ticket().attachments}["vpn.log"] == len(log)
+
+
+def test_the_api_keeps_its_own_body_limit(client, people, settings):
+    body = json.dumps({"title": "x", "description": "y" * (2 * settings.MAX_REQUEST_BYTES)})
+    assert client.post("/api/v1/tickets/", body, content_type="application/json").status_code == 413
+
+
 def test_postmark_without_basic_auth_is_refused(client, people):
     answer = client.post("/anymail/postmark/inbound/", postmark_json(), content_type="application/json")
     assert answer.status_code == 400 and Ticket.objects.count() == 0
