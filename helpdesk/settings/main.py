@@ -362,7 +362,8 @@ MAX_UPLOAD_BYTES = env.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=102
 # Inbound email posted by a provider (/anymail/...: the whole message, its files base64-encoded, in one
 # JSON or form field) may be this large; helpdesk.middleware and helpdesk.asgi_limits hold every other
 # path to the two limits above, so Django's own in-memory limit is this larger one.
-EMAIL_INTAKE_MAX_BYTES = env.integer("EMAIL_INTAKE_MAX_BYTES", 30 * 1024 * 1024, minimum=1024)
+# 20 MB: the client_max_body_size of the nginx configurations in deploy/.
+EMAIL_INTAKE_MAX_BYTES = env.integer("EMAIL_INTAKE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 EMAIL_INTAKE_PATH = "/anymail/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, EMAIL_INTAKE_MAX_BYTES)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
