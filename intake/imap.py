@@ -106,7 +106,8 @@ def poll(*, url: str | None = None, limit: int = BATCH) -> PollReport:
     with connect(mailbox) as client:
         if not client.folder.exists(processed):
             client.folder.create(processed)
-        for fetched in client.fetch("ALL", mark_seen=False, limit=limit, bulk=True):
+        # One message at a time (bulk=False): a poll holds one message in memory, not a batch of them.
+        for fetched in client.fetch("ALL", mark_seen=False, limit=limit, bulk=False):
             try:
                 message = AnymailInboundMessage.parse_raw_mime_bytes(fetched.obj.as_bytes())
                 received = receive(message, source=SOURCE)

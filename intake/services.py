@@ -165,7 +165,7 @@ def _screen(message: AnymailInboundMessage, sender: str) -> None:
     precedence = str(message.get("Precedence") or "").strip().lower()
     if precedence in AUTO_PRECEDENCE:
         raise _Refused(f"precedence {precedence}")
-    if message.get("X-Autoreply") or message.get("X-Autorespond") or message.get("X-Auto-Response-Suppress") == "All":
+    if message.get("X-Autoreply") or message.get("X-Autorespond"):
         raise _Refused("auto-reply")
     if message.get_content_type() == "multipart/report" or sender.startswith(ROBOT_SENDERS):
         raise _Refused("delivery report or robot sender")
