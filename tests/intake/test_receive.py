@@ -66,6 +66,17 @@ def test_an_unknown_address_of_an_allowed_domain_gets_an_employee_account_withou
     assert (user.first_name, user.last_name) == ("Newton", "Newcomer")
 
 
+def test_the_new_account_can_get_a_password_through_the_reset_email(db):
+    from accounts.services import password_reset_request
+    from notifications.models import ACCOUNT_EMAIL, OutgoingEmail
+
+    take(email(sender="newton@example.com"))
+    with delivered():
+        password_reset_request(email="newton@example.com")
+    [reset] = OutgoingEmail.objects.filter(to="newton@example.com", kind=ACCOUNT_EMAIL)
+    assert "reset" in reset.subject.lower()
+
+
 def test_anyone_else_is_refused_logged_and_gets_no_ticket(people, caplog):
     with caplog.at_level(logging.WARNING, logger="intake.services"):
         received = take(email(sender="mallory@elsewhere.example.net"))
