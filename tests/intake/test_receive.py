@@ -274,3 +274,22 @@ def test_a_persons_inbound_emails_are_in_their_export_and_blanked_by_their_erasu
     row = InboundMessage.objects.get()
     assert (row.sender, row.subject) == ("", "")
     assert take(raw).outcome == "duplicate"  # a late retry still makes nothing
+
+
+def test_an_emailed_ticket_and_reply_are_audited_as_the_sender(people, department):
+    """The audit log hears email like the API: the new account, the ticket, its files, the comment."""
+    from audit.models import AuditEntry
+
+    made = take(email(sender="Newton Newcomer <newton@example.com>", files=(("shot.png", PNG, "image/png"),)))
+    newton = User.objects.get(email="newton@example.com")
+    tag = threads.thread_tag(ticket_id=made.ticket_id, user_id=newton.pk)
+    take(email(sender="newton@example.com", to=f"support+{tag}@example.com", text="Also the scanner."))
+    logged = [(e.action, e.actor_id) for e in AuditEntry.objects.order_by("at", "id")]
+    assert logged == [
+        ("user.created", None),
+        ("ticket.created", newton.pk),
+        ("attachment.added", newton.pk),
+        ("attachment.added", newton.pk),
+        ("comment.added", newton.pk),
+        ("attachment.added", newton.pk),
+    ]
