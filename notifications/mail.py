@@ -75,6 +75,7 @@ def render(event: events.TicketEvent, recipient: Recipient) -> tuple[str, str, s
         "routed": isinstance(event, events.TicketRouted),
         "ticket_url": f"{site}/api/v1/tickets/{event.target_id}/",
         "preferences_url": f"{site}/api/v1/notifications/email-preferences/",
+        "replies_comment": bool(settings.EMAIL_INTAKE_ADDRESS),  # intake threads a reply to the ticket
     }
     template = f"notifications/email/{recipient.kind}"
     return (

@@ -199,6 +199,7 @@ def test_notification_emails_carry_a_threading_reply_to_and_our_message_id(notif
     [reply_address] = notification.reply_to
     assert reply_address.startswith(f"support+{ticket.pk}.") and reply_address.endswith("@example.com")
     assert notification.extra_headers["Message-ID"].endswith("@helpdesk-ai.example.com>")
+    assert "Reply to this email to comment on the ticket." in notification.body
 
 
 def test_a_reply_becomes_a_comment_by_its_writer_without_the_quote_and_signature(people, ticket, notification):
