@@ -164,3 +164,5 @@ _.HelpdeskAdminSite  # helpdesk.mongo_apps: default_site
 _.login_form
 _.login_template
 _.default_site
+# intake.models.InboundMessage: the admin lists it and Meta.ordering sorts by it (named as strings).
+_.received_at

@@ -113,6 +113,25 @@ def user_create(
     return _save_new(user, password, kind=events.UserCreated, actor=actor)
 
 
+def user_create_from_email(*, email: str, first_name: str = "", last_name: str = "") -> User:
+    """An employee account for someone who wrote to the helpdesk from an address of an allowed domain
+    (intake: EMAIL_INTAKE_DOMAINS, checked by the caller). No usable password: they set one through
+    the password reset, which proves they read that mailbox."""
+    email = normalize_email(email)
+    _check_email_free(email)
+    user = User(email=email, first_name=first_name[:150], last_name=last_name[:150], role=Role.EMPLOYEE)
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():  # a savepoint on SQL; a no-op where there are none
+            user.save(force_insert=True)
+            events.publish(_user_event(events.UserCreated, user, actor=None))
+    except IntegrityError:  # a concurrent message from the same address won the race
+        raise Invalid(
+            "That email is already registered.", errors={"email": ["A user with this email exists."]}
+        ) from None
+    return user
+
+
 UPDATABLE_USER_FIELDS = frozenset(
     {"email", "first_name", "last_name", "role", "department", "skills", "is_available", "is_active", "password"}
 )

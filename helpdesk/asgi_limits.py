@@ -8,7 +8,8 @@ over the limit, and otherwise counts the `http.request` body bytes as they arriv
 as soon as the count passes the limit (chunked bodies included). Django is then told that the
 client went away, so it stops reading and never calls a view.
 
-Limits come from settings: MAX_UPLOAD_BYTES for multipart bodies, MAX_REQUEST_BYTES for the rest.
+Limits come from settings: MAX_UPLOAD_BYTES for multipart bodies, MAX_REQUEST_BYTES for the rest,
+EMAIL_INTAKE_MAX_BYTES for the providers' inbound email webhooks (/anymail/).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def _header(scope: dict, name: bytes) -> str:
 
 
 def _limit_for(scope: dict) -> int:
+    if str(scope.get("path", "")).startswith(settings.EMAIL_INTAKE_PATH):
+        return settings.EMAIL_INTAKE_MAX_BYTES  # a provider posting an inbound email (intake)
     content_type = _header(scope, b"content-type").split(";", 1)[0].strip().lower()
     return settings.MAX_UPLOAD_BYTES if content_type == "multipart/form-data" else settings.MAX_REQUEST_BYTES
 

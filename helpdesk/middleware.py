@@ -113,6 +113,8 @@ class RequestBodyLimitMiddleware(MiddlewareMixin):
             )
         is_upload = request.content_type == "multipart/form-data"
         limit = settings.MAX_UPLOAD_BYTES if is_upload else settings.MAX_REQUEST_BYTES
+        if request.path.startswith(settings.EMAIL_INTAKE_PATH):
+            limit = settings.EMAIL_INTAKE_MAX_BYTES  # a provider posting an inbound email (intake)
         if length > limit:
             return problem_response(
                 request,

@@ -46,7 +46,9 @@ def configured_secrets() -> tuple[str, ...]:
     for database in getattr(settings, "DATABASES", {}).values():
         values.append(database.get("PASSWORD") or "")
         values.append(_url_password(str(database.get("HOST") or "")))
-    for name in ("DATABASE_URL", "REDIS_URL", "CHROMA_URL", "AI_LLM_BASE_URL", "CLAMAV_URL"):
+    for name in ("IMAP_OAUTH2_CLIENT_SECRET", "IMAP_OAUTH2_REFRESH_TOKEN"):  # email in (intake.imap)
+        values.append(str(getattr(settings, name, "") or ""))
+    for name in ("DATABASE_URL", "REDIS_URL", "CHROMA_URL", "AI_LLM_BASE_URL", "CLAMAV_URL", "IMAP_URL"):
         values.append(_url_password(str(getattr(settings, name, "") or "")))
     values.extend(str(value) for value in (getattr(settings, "ANYMAIL", {}) or {}).values())
     for storage in (getattr(settings, "STORAGES", {}) or {}).values():

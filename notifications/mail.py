@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from helpdesk import dispatch, events
+from intake import threads
 from notifications.models import EmailPreferences, Kind, OutgoingEmail
 from notifications.recipients import Recipient, recipients
 
@@ -74,6 +75,7 @@ def render(event: events.TicketEvent, recipient: Recipient) -> tuple[str, str, s
         "routed": isinstance(event, events.TicketRouted),
         "ticket_url": f"{site}/api/v1/tickets/{event.target_id}/",
         "preferences_url": f"{site}/api/v1/notifications/email-preferences/",
+        "replies_comment": bool(settings.EMAIL_INTAKE_ADDRESS),  # intake threads a reply to the ticket
     }
     template = f"notifications/email/{recipient.kind}"
     return (
@@ -106,6 +108,7 @@ def queue(event: events.Event) -> None:
                     subject=subject,
                     text=text,
                     html=html,
+                    thread=threads.thread_tag(ticket_id=event.target_id, user_id=each.user.pk),
                 )
         except IntegrityError:
             continue  # queued by an earlier delivery of this event
@@ -143,15 +146,21 @@ def _claim(pk: str, now: datetime) -> OutgoingEmail | None:
 
 
 def _message(row: OutgoingEmail, connection) -> AnymailMessage:
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "localhost"
+    reply_to = threads.reply_address(row.thread)
     message = AnymailMessage(
         subject=row.subject,
         body=row.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[row.to],
         connection=connection,
-        # The same id on every attempt: a message sent twice after a crash reads as one.
-        headers={"Message-ID": f"<{row.pk}.{row.event_id}@{domain}>", "Auto-Submitted": "auto-generated"},
+        reply_to=[reply_to] if reply_to else None,
+        # The same id on every attempt: a message sent twice after a crash reads as one. Its domain
+        # is EMAIL_MESSAGE_ID_DOMAIN, so intake knows our own mail when it comes back (a loop), and
+        # it carries the thread tag, so a reply's In-Reply-To names its ticket (intake.threads).
+        headers={
+            "Message-ID": threads.message_id(email_id=row.pk, tag=row.thread),
+            "Auto-Submitted": "auto-generated",
+        },
         tags=[row.kind],
         metadata={"email_id": row.pk, "event_id": row.event_id},
     )

@@ -80,6 +80,9 @@ class OutgoingEmail(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_until = models.DateTimeField(null=True, blank=True, help_text="A sender is sending it until then.")
     last_error = models.TextField(blank=True)
+    thread = models.CharField(
+        max_length=64, blank=True, help_text="The ticket and reply token a reply to it carries (intake.threads)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

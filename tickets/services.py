@@ -325,16 +325,21 @@ def _append(
     raise Conflict("The ticket is too busy right now; try again.", code="busy")
 
 
-def attachment_add(*, actor: User, ticket: Ticket, uploaded: UploadedFile) -> dict:
+def attachment_add(
+    *, actor: User, ticket: Ticket, uploaded: UploadedFile, allowed_types: Iterable[str] | None = None
+) -> dict:
     """Check (size, sniffed type, malware scan), store under a generated key, then append the
-    metadata. Nothing is kept when any step says no."""
+    metadata. Nothing is kept when any step says no. `allowed_types` replaces
+    ATTACHMENT_ALLOWED_TYPES (email intake keeps the original message, message/rfc822)."""
     if not policies.can_attach(actor, ticket):
         raise NotAllowed("You may not add files to this ticket.")
     if ticket.attachment_count >= MAX_ATTACHMENTS:
         raise Conflict(f"A ticket holds at most {MAX_ATTACHMENTS} files.", code="too_many_attachments")
     attachment_id = new_object_id()
     stored = files.store_upload(
-        uploaded, key=files.attachment_key(prefix="tickets", owner_id=ticket.pk, attachment_id=attachment_id)
+        uploaded,
+        key=files.attachment_key(prefix="tickets", owner_id=ticket.pk, attachment_id=attachment_id),
+        allowed_types=allowed_types,
     )
     now = timezone.now()
     attachment = files.attachment_element(

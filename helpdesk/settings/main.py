@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "ai_assist",
     "notifications",
     "audit",
+    "intake",  # email in: provider webhooks and an IMAP mailbox
     "helpdesk",  # project-level commands (seed_demo), templates
 ]
 
@@ -231,6 +232,9 @@ OUTBOX_SWEEP_SECONDS = env.integer("OUTBOX_SWEEP_SECONDS", 300, minimum=10)
 JOBS_IN_PROCESS = env.boolean("JOBS_IN_PROCESS", not REDIS_URL)
 JOB_LOCK_SECONDS = env.integer("JOB_LOCK_SECONDS", 900, minimum=10)  # a crashed run's lock lasts this long
 EMAIL_SEND_SECONDS = env.integer("EMAIL_SEND_SECONDS", 5, minimum=1)  # queued email (notifications.mail)
+# Email in from a mailbox (intake.imap; docs/operations.md, "Email in"): imaps://user:password@host:993/INBOX.
+IMAP_URL = env.url("IMAP_URL", ("imap", "imaps"))
+IMAP_POLL_SECONDS = env.integer("IMAP_POLL_SECONDS", 60, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     name: {"task": "helpdesk.run_job", "args": (task,), "schedule": float(seconds)}
     for name, task, seconds in (
@@ -239,6 +243,7 @@ CELERY_BEAT_SCHEDULE = {
         ("sweep-outbox", "helpdesk.outbox_sweep", OUTBOX_SWEEP_SECONDS),
         ("purge-revoked-tokens", "accounts.purge_revoked_tokens", 6 * 3600),
         ("send-email", "notifications.send_emails", EMAIL_SEND_SECONDS),
+        *((("poll-mailbox", "intake.poll_mailbox", IMAP_POLL_SECONDS),) if IMAP_URL else ()),
     )
 }
 
@@ -407,7 +412,13 @@ NUM_PROXIES = env.integer("NUM_PROXIES", 0) or None  # DRF throttles: trusted X-
 # Request bodies: JSON small, file uploads larger (both stop with 413 before being read).
 MAX_REQUEST_BYTES = env.integer("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024)
 MAX_UPLOAD_BYTES = env.integer("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# Inbound email posted by a provider (/anymail/...: the whole message, its files base64-encoded, in one
+# JSON or form field) may be this large; helpdesk.middleware and helpdesk.asgi_limits hold every other
+# path to the two limits above, so Django's own in-memory limit is this larger one.
+# 20 MB: the client_max_body_size of the nginx configurations in deploy/.
+EMAIL_INTAKE_MAX_BYTES = env.integer("EMAIL_INTAKE_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+EMAIL_INTAKE_PATH = "/anymail/"
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, EMAIL_INTAKE_MAX_BYTES)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 SPECTACULAR_SETTINGS = {
@@ -583,6 +594,41 @@ EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
 # A mail provider that hangs must not hold a request or a job for long: SMTP and anymail's HTTP calls.
 EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10, minimum=1)
 ANYMAIL["REQUESTS_TIMEOUT"] = float(ANYMAIL.get("REQUESTS_TIMEOUT") or EMAIL_TIMEOUT)
+
+# --- Email in (intake; docs/operations.md, "Email in"; docs/decisions/0030-email-intake.md) ----------
+# The provider webhooks are anymail's (/anymail/<provider>/inbound/), secured by ANYMAIL_WEBHOOK_SECRET
+# (basic auth) and the provider's signing key (ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ...), read above.
+# The address people write to; notifications carry its plus-address (<local>+<ticket>.<token>@...)
+# as their Reply-To, so that a reply becomes a comment. Unset: no Reply-To.
+EMAIL_INTAKE_ADDRESS = env.string("EMAIL_INTAKE_ADDRESS").strip().lower()
+if EMAIL_INTAKE_ADDRESS and (EMAIL_INTAKE_ADDRESS.count("@") != 1 or "+" in EMAIL_INTAKE_ADDRESS):
+    raise ImproperlyConfigured("EMAIL_INTAKE_ADDRESS takes one plain address, e.g. support@example.com.")
+# Unknown senders of these domains get an employee account (no password) and their ticket; others are refused.
+EMAIL_INTAKE_DOMAINS = [domain.lower().lstrip("@") for domain in env.csv_list("EMAIL_INTAKE_DOMAINS", "")]
+# A provider's spam score (anymail's spam_score, SpamAssassin's scale) at or above this is refused.
+EMAIL_INTAKE_SPAM_SCORE = float(env.integer("EMAIL_INTAKE_SPAM_SCORE", 5, minimum=1))
+# Languages whose reply headers and signatures mail-parser-reply strips (its codes: en, de, fr, ...).
+EMAIL_INTAKE_LANGUAGES = env.csv_list("EMAIL_INTAKE_LANGUAGES", "en")
+# The domain of our outgoing Message-IDs: a message that comes back with one is a loop.
+EMAIL_MESSAGE_ID_DOMAIN = env.string("EMAIL_MESSAGE_ID_DOMAIN").strip().lower() or (
+    "helpdesk-ai." + (DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >").lower() or "localhost")
+)
+# Amazon SES: the SNS topics whose posts are accepted (comma list of ARNs); empty: any topic SNS signed.
+EMAIL_INTAKE_SNS_TOPIC_ARNS = env.csv_list("EMAIL_INTAKE_SNS_TOPIC_ARNS", "")
+IMAP_PROCESSED_FOLDER = env.string("IMAP_PROCESSED_FOLDER", "Processed")
+IMAP_TIMEOUT_SECONDS = env.integer("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
+# OAuth2 (XOAUTH2) for Microsoft 365 and Gmail: set the token endpoint, and IMAP_URL has no password.
+IMAP_OAUTH2_TOKEN_URL = env.url("IMAP_OAUTH2_TOKEN_URL", ("https", "http"))
+IMAP_OAUTH2_CLIENT_ID = env.string("IMAP_OAUTH2_CLIENT_ID")
+IMAP_OAUTH2_CLIENT_SECRET = env.string("IMAP_OAUTH2_CLIENT_SECRET")
+IMAP_OAUTH2_REFRESH_TOKEN = env.string("IMAP_OAUTH2_REFRESH_TOKEN")
+IMAP_OAUTH2_SCOPE = env.string("IMAP_OAUTH2_SCOPE")
+if IMAP_OAUTH2_TOKEN_URL.startswith("http://") and not IMAP_OAUTH2_TOKEN_URL.startswith(
+    ("http://127.0.0.1", "http://localhost", "http://[::1]")
+):
+    raise ImproperlyConfigured("IMAP_OAUTH2_TOKEN_URL must be https:// (http:// only on loopback).")
+if IMAP_OAUTH2_TOKEN_URL and not (IMAP_OAUTH2_CLIENT_ID and IMAP_OAUTH2_REFRESH_TOKEN):
+    raise ImproperlyConfigured("IMAP_OAUTH2_TOKEN_URL needs IMAP_OAUTH2_CLIENT_ID and IMAP_OAUTH2_REFRESH_TOKEN.")
 
 # --- Locale -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

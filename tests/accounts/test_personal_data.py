@@ -208,6 +208,7 @@ def test_every_app_has_its_part_and_the_account_is_erased_last():
         "ai_assist",
         "notifications",
         "audit",
+        "intake",
     }
     assert parts[-1].name == "accounts" and parts[-1].erase_last
 

@@ -376,6 +376,7 @@ SERVICE_MODULES = [
     "knowledge.services",
     "ai_assist.services",
     "notifications.services",
+    "intake.services",
 ]
 
 FILES = {
@@ -387,6 +388,7 @@ FILES = {
     "sla": "tests/tickets/test_sla.py",
     "kb": "tests/knowledge/test_api.py",
     "personal_data": "tests/accounts/test_personal_data.py",
+    "intake": "tests/intake/test_receive.py",
 }
 # "file::test" (FILES) that checks the audit entries of these service functions.
 AUDIT_TESTS = {
@@ -463,6 +465,10 @@ AUDIT_TESTS = {
         "ai_assist.services.feedback_record"
     ],
     "here::test_a_routing_correction_and_its_withdrawal_are_audited": ["ai_assist.services.routing_correction_record"],
+    "intake::test_an_emailed_ticket_and_reply_are_audited_as_the_sender": [
+        "accounts.services.user_create_from_email",
+        "intake.services.receive",
+    ],
     "here::test_reading_notifications_and_email_preferences_are_audited": [
         "notifications.services.notification_read",
         "notifications.services.notifications_read_all",
@@ -478,6 +484,7 @@ NOT_AUDITED = {
     "knowledge.services.articles_rebuild_derived": "rebuilds rows derived from audited writes (versions, tags, index)",
     "ai_assist.services.clipped": "cuts a text; no write",
     "ai_assist.services.suggestion_text": "a read",
+    "intake.services.message_key": "names a message; no write",
 }
 
 

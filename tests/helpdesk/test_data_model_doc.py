@@ -12,7 +12,7 @@ from helpdesk.files import ATTACHMENT_FIELDS
 from tickets.schemas import new_comment
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "data-model.md"
-PROJECT_APPS = {"accounts", "tickets", "knowledge", "ai_assist", "audit", "notifications", "helpdesk"}
+PROJECT_APPS = {"accounts", "tickets", "knowledge", "ai_assist", "audit", "notifications", "intake", "helpdesk"}
 
 
 def sections() -> dict[str, str]:

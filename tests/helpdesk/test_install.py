@@ -42,7 +42,17 @@ def test_every_pin_installs_on_the_first_python_3_11():
 
 # Packages the product uses without importing them in its code: servers and plugins named in settings,
 # start commands and deployment files. Everything else of requirements.txt must be imported somewhere.
-PRODUCT_CODE = ["accounts", "ai_assist", "audit", "helpdesk", "knowledge", "notifications", "tickets", "manage.py"]
+PRODUCT_CODE = [
+    "accounts",
+    "ai_assist",
+    "audit",
+    "helpdesk",
+    "intake",
+    "knowledge",
+    "notifications",
+    "tickets",
+    "manage.py",
+]
 START_FILES = ["Makefile", "Dockerfile", "docker-compose.yml"]
 LOADED_BY_NAME = {
     "psycopg": "Django's PostgreSQL backend loads it (DATABASE_URL=postgres://...)",

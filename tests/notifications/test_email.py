@@ -155,7 +155,9 @@ def test_each_email_carries_a_stable_message_id_and_its_kind(people, ticket):
         services.comment_add(actor=people["agent"], ticket=ticket, body="Reply")
     [row] = OutgoingEmail.objects.all()
     [message] = sent()
-    assert message.extra_headers["Message-ID"] == f"<{row.pk}.{row.event_id}@localhost>"
+    # The domain is ours (intake refuses mail that comes back with it); the tag threads a reply.
+    assert message.extra_headers["Message-ID"] == f"<{row.pk}.{row.thread}@helpdesk-ai.localhost>"
+    assert row.thread.startswith(f"{ticket.pk}.")
     assert message.tags == ["reply"] and message.metadata == {"email_id": row.pk, "event_id": row.event_id}
 
 

@@ -1,0 +1,126 @@
+"""A real IMAP server for the mailbox tests: Debian's dovecot, started by the test run with a config of
+its own in a temporary folder (loopback, a free port, one passwd-file user, no TLS), never the
+system service; stopped when the tests are done.
+
+Optionally with XOAUTH2: dovecot's oauth2 passdb asks a token-introspection URL (a small HTTP server
+of the test's own, which also plays the OAuth2 token endpoint) whether a bearer token is good.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DOVECOT = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
+USER, PASSWORD = "helpdesk", "mailbox-password-for-tests"
+
+
+@dataclass
+class Dovecot:
+    port: int
+    process: subprocess.Popen
+    folder: Path
+
+    def url(self, *, folder: str = "INBOX", password: bool = True) -> str:
+        secret = f":{PASSWORD}" if password else ""
+        return f"imap://{USER}{secret}@127.0.0.1:{self.port}/{folder}"
+
+    def log(self) -> str:
+        path = self.folder / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _mail_owner() -> tuple[int, int]:
+    """Dovecot refuses mail access as root: as root, the mail belongs to the `dovecot` user."""
+    if os.getuid() != 0:
+        return os.getuid(), os.getgid()
+    owner = pwd.getpwnam("dovecot")
+    return owner.pw_uid, owner.pw_gid
+
+
+def _config(folder: Path, port: int, *, introspection_url: str) -> str:
+    uid, gid = _mail_owner()
+    mail = folder / "mail"
+    mail.mkdir()
+    os.chown(mail, uid, gid)
+    (folder / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{mail / USER}::\n")
+    lines = [
+        "protocols = imap",
+        "listen = 127.0.0.1",
+        f"base_dir = {folder / 'run'}",
+        f"state_dir = {folder / 'state'}",
+        f"log_path = {folder / 'dovecot.log'}",
+        "ssl = no",
+        "disable_plaintext_auth = no",
+        "auth_mechanisms = plain login" + (" xoauth2 oauthbearer" if introspection_url else ""),
+        "mail_location = maildir:~/Maildir:LAYOUT=fs",
+        "namespace inbox {\n  inbox = yes\n  separator = /\n}",  # folders as Exchange and Gmail name them
+        "first_valid_uid = 1",
+        "auth_failure_delay = 0",  # a refused sign-in answers at once (tests)
+        f"passdb {{\n  driver = passwd-file\n  mechanisms = plain login\n  args = scheme=PLAIN {folder / 'passwd'}\n}}",
+        f"userdb {{\n  driver = passwd-file\n  args = {folder / 'passwd'}\n}}",
+        "service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n"
+        f"    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}",
+        "service stats {\n  unix_listener stats-writer {\n    mode = 0666\n  }\n}",
+    ]
+    if os.getuid() != 0:
+        user = pwd.getpwuid(os.getuid()).pw_name
+        lines += [f"default_login_user = {user}", f"default_internal_user = {user}"]
+    if introspection_url:
+        (folder / "oauth2.conf").write_text(
+            f"introspection_url = {introspection_url}\nintrospection_mode = post\n"
+            "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+        )
+        lines.append(
+            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {folder / 'oauth2.conf'}\n}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def start(*, introspection_url: str = "") -> Dovecot:
+    """Start dovecot in a fresh temporary folder (readable by dovecot's unprivileged processes: not
+    under pytest's own 0700 folders)."""
+    assert DOVECOT, "dovecot is not installed"
+    folder = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
+    folder.chmod(0o755)
+    port = free_port()
+    config = folder / "dovecot.conf"
+    config.write_text(_config(folder, port, introspection_url=introspection_url))
+    output = (folder / "dovecot.out").open("wb")
+    process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)], stdout=output, stderr=subprocess.STDOUT)
+    server = Dovecot(port=port, process=process, folder=folder)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                if connection.recv(100).startswith(b"* OK"):
+                    return server
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(server)
+            raise RuntimeError(f"dovecot did not start:\n{(folder / 'dovecot.out').read_text()}\n{server.log()}")
+        time.sleep(0.1)
+
+
+def stop(server: Dovecot) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    shutil.rmtree(server.folder, ignore_errors=True)
