@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.helpdesk.servers import prepare_var_dir
+from tests.helpdesk.servers import prepare_var_dir, server_env
 from tests.helpers import ROOT
 
 
@@ -26,17 +25,7 @@ def live_server_url(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("e2e-var")
     # The embedded default of `make run`, which README's walk-throughs describe: its own SQLite
     # file, no Redis (so jobs such as routing run in-process, before the response).
-    embedded = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "REDIS_URL"}
-    env = {key: value for key, value in os.environ.items() if key not in embedded}
-    env.update(
-        DEBUG="false",
-        SECRET_KEY="e2e-" + "s3cr3t-" * 10,
-        SECURE_SSL_REDIRECT="false",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        VAR_DIR=str(var_dir),
-        DJANGO_SETTINGS_MODULE="helpdesk.settings.main",
-        LOG_LEVEL="WARNING",
-    )
+    env = server_env(var_dir, AI_AUTO_ROUTE="true")
     prepare_var_dir(var_dir, "demo")  # migrated, static files collected, the demo README signs in as
     port = _free_port()
     server = subprocess.Popen(
