@@ -124,3 +124,14 @@ def stop(server: Dovecot) -> None:
         server.process.kill()
         server.process.wait()
     shutil.rmtree(server.folder, ignore_errors=True)
+
+
+if __name__ == "__main__":  # `python -m tests.intake.dovecot`: a mailbox for docs/walkthroughs.md, "Email in"
+    running = start()
+    print(f"IMAP_URL={running.url()}  (Ctrl-C stops it and deletes its mail)", flush=True)
+    try:
+        running.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(running)
