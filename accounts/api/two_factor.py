@@ -110,7 +110,7 @@ ENROL_OUT = OpenApiExample(
     "A new authenticator secret",
     response_only=True,
     value={
-        "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",  # nosec B105: the documentation example, no real secret
         "otpauth_uri": "otpauth://totp/Helpdesk%20AI%3Aada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
         "&algorithm=SHA1&digits=6&period=30&issuer=Helpdesk%20AI",
         "digits": 6,
