@@ -61,10 +61,15 @@ def _user_event(
 
 def _save_new(user: User, password: str, *, kind: type[events.UserEvent], actor: User | None) -> User:
     user.set_password(password)
+    return _insert(user, kind=kind, actor=actor if actor is not None else user)
+
+
+def _insert(user: User, *, kind: type[events.UserEvent], actor: User | None) -> User:
+    """Save a new account and publish `kind` with it (actor None: the system acted)."""
     try:
         with transaction.atomic():  # a savepoint on SQL; a no-op where there are none
             user.save(force_insert=True)
-            events.publish(_user_event(kind, user, actor=actor if actor is not None else user))
+            events.publish(_user_event(kind, user, actor=actor))
     except IntegrityError:  # a concurrent sign-up with the same email won the race
         raise Invalid(
             "That email is already registered.", errors={"email": ["A user with this email exists."]}
@@ -121,15 +126,7 @@ def user_create_from_email(*, email: str, first_name: str = "", last_name: str =
     _check_email_free(email)
     user = User(email=email, first_name=first_name[:150], last_name=last_name[:150], role=Role.EMPLOYEE)
     user.set_unusable_password()
-    try:
-        with transaction.atomic():  # a savepoint on SQL; a no-op where there are none
-            user.save(force_insert=True)
-            events.publish(_user_event(events.UserCreated, user, actor=None))
-    except IntegrityError:  # a concurrent message from the same address won the race
-        raise Invalid(
-            "That email is already registered.", errors={"email": ["A user with this email exists."]}
-        ) from None
-    return user
+    return _insert(user, kind=events.UserCreated, actor=None)  # a concurrent message from them: Invalid
 
 
 UPDATABLE_USER_FIELDS = frozenset(
