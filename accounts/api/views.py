@@ -83,7 +83,9 @@ class LoginView(TokenEndpoint):
             "After 5 wrong tries in a minute, for one account or from one IP, further tries get 429. "
             "Staff with a second factor (or any staff under STAFF_REQUIRE_2FA) get a challenge instead of "
             "tokens (`mfa_required: true`): complete it at `POST /api/v1/auth/2fa/verify/` with a code, or "
-            "enrol with it when `enrolment_required` (docs/decisions/0032)."
+            "enrol with it when `enrolment_required` (docs/decisions/0032). With PASSWORD_LOGIN=false only "
+            "admins sign in here; everyone else signs in through the company's provider "
+            "(`POST /api/v1/auth/oidc/token/`), and their right password is answered as a wrong one (decision 0031)."
         ),
         request=LoginIn,
         responses={
