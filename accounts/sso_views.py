@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts import admin_site, oidc, sso
 from helpdesk.errors import DomainError
@@ -38,7 +38,7 @@ def _back_to_login(request: HttpRequest, message: str) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def start(request: HttpRequest) -> HttpResponse:
     request.session[_NEXT] = _safe_next(request, request.GET.get("next", ""))
     try:
@@ -52,7 +52,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def callback(request: HttpRequest) -> HttpResponse:
     try:
         user = sso.sign_in(claims=oidc.finish_browser_sign_in(request))

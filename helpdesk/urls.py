@@ -25,9 +25,9 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("sso/", include("accounts.sso_views")),  # company sign-in for Django admin (decision 0031)
-    # The providers' inbound webhooks (intake): anymail's, SES's with the SNS signature checked too.
+    # The providers' inbound email webhooks at anymail's URLs, through intake's door to anymail's views
+    # (intake.views). anymail's tracking webhooks are not mounted: nothing here listens to them.
     path("anymail/", include("intake.urls")),
-    path("anymail/", include("anymail.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

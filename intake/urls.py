@@ -1,10 +1,13 @@
-"""Mounted under /anymail/ before anymail's own URLs: SES's inbound webhook with the SNS signature
-checked (intake.views); every other provider's is anymail's, unchanged."""
+"""Mounted under /anymail/, anymail's prefix: every provider's inbound webhook, at anymail's own path
+(<provider>/inbound/; Mailgun's inbound_mime/ too; Mandrill's combined mandrill/), goes through
+intake.views.inbound to anymail's view."""
 
-from django.urls import path
+from django.urls import re_path
 
-from intake.views import SignedAmazonSESInboundWebhookView
+from intake.views import inbound
 
 urlpatterns = [
-    path("amazon_ses/inbound/", SignedAmazonSESInboundWebhookView.as_view(), name="intake_amazon_ses_inbound"),
+    re_path(r"^(?P<provider>[a-z_]+)/inbound(?P<mime>_mime)?/$", inbound, name="intake-inbound"),
+    # Mandrill posts inbound mail and delivery events to one URL, anymail's combined webhook.
+    re_path(r"^(?P<provider>mandrill)/$", inbound, name="intake-inbound-mandrill"),
 ]

@@ -173,9 +173,12 @@ def seed_demo_data() -> str:
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
 
-def operations(schema: dict):
-    """(path, method, operation) of every operation of an OpenAPI document."""
+def operations(schema: dict, *, api_only: bool = True):
+    """(path, method, operation) of every operation of an OpenAPI document: the API's (under /api/),
+    or with api_only=False also the plain views the document describes (inbound email, company sign-in)."""
     for path, item in schema["paths"].items():
+        if api_only and not path.startswith("/api/"):
+            continue
         for method, operation in item.items():
             if method in HTTP_METHODS:
                 yield path, method, operation

@@ -72,27 +72,50 @@ DATABASE_UNAVAILABLE = {
 }
 
 
-def problem(
-    status: int, *, code: str | None = None, detail: str | None = None, title: str | None = None
-) -> OpenApiResponse:
+def _problem_example(status: int, code: str | None, detail: str | None, title: str | None) -> tuple[str, str, dict]:
     default_code, default_title, default_detail, errors = _ERRORS[status]
-    title = title or default_title
+    code, title = code or default_code, title or default_title
     value = {
-        "type": PROBLEM_TYPE_PREFIX + (code or default_code),
+        "type": PROBLEM_TYPE_PREFIX + code,
         "title": title,
         "status": status,
         "detail": detail or default_detail,
         "instance": "/api/v1/...",
-        "code": code or default_code,
+        "code": code,
         "request_id": "3f2c9a61d0b84c7e9f1a2b3c4d5e6f70",
     }
     if errors and status == 400:
         value["errors"] = errors
+    return code, title, value
+
+
+def problem(
+    status: int, *, code: str | None = None, detail: str | None = None, title: str | None = None
+) -> OpenApiResponse:
+    code, title, value = _problem_example(status, code, detail, title)
     return OpenApiResponse(
         response=ProblemSerializer,
         description=title,
-        examples=[OpenApiExample(f"{status} {code or default_code}", value=value, status_codes=[str(status)])],
+        examples=[OpenApiExample(f"{status} {code}", value=value, status_codes=[str(status)])],
     )
+
+
+def plain_problem(status: int, *, code: str, detail: str, description: str, headers: dict | None = None) -> dict:
+    """`problem`, written out as the document holds it: for the plain Django views that
+    add_paths_outside_drf puts in the document (DRF's schema generator never sees them)."""
+    code, _title, value = _problem_example(status, code, detail, None)
+    response = {
+        "description": description,
+        "content": {
+            PROBLEM_CONTENT_TYPE: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "examples": {f"{status}{code}": {"value": value, "summary": f"{status} {code}"}},
+            }
+        },
+    }
+    if headers:
+        response["headers"] = headers
+    return response
 
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -165,3 +188,16 @@ class HelpdeskAutoSchema(AutoSchema):
                 }
             },
         }
+
+
+def add_paths_outside_drf(result: dict, generator, request, public) -> dict:
+    """SPECTACULAR_SETTINGS' postprocessing hook: the endpoints that are plain Django views (the
+    providers' inbound email webhooks, company sign-in for admin) are in the document too, written
+    by their apps."""
+    from accounts import sso_openapi
+    from intake import openapi as intake_openapi
+
+    result["paths"].update(intake_openapi.paths())
+    result["paths"].update(sso_openapi.paths())
+    result["components"].setdefault("securitySchemes", {}).update(intake_openapi.SECURITY_SCHEMES)
+    return result

@@ -1,14 +1,15 @@
 """Views of the API's own: the problem+json answers for paths and errors outside DRF views.
 
 Django answers some requests before (or instead of) a DRF view: a path no URL matches, a request
-it finds suspicious (400), a CSRF failure (403), a crash (500). Under /api/ each of those is
-problem+json too; elsewhere (admin, docs) Django's own pages stay.
+it finds suspicious (400), a CSRF failure (403), a crash (500). Under /api/ (and /anymail/, the
+inbound email webhooks) each of those is problem+json too; elsewhere (admin, docs) Django's own pages stay.
 """
 
 from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -18,7 +19,8 @@ from helpdesk.api.errors import database_unavailable_problem, problem_response, 
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    """A path machines call: the API, and the providers' inbound email webhooks."""
+    return request.path.startswith(("/api/", settings.EMAIL_INTAKE_PATH))
 
 
 # The API authenticates with bearer tokens, so CSRF does not apply to it; without the exemption a

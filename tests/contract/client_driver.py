@@ -33,8 +33,12 @@ def demo_password() -> str:
 def generate(url: str, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "openapi-python-client.yaml"
-    # No post hooks: the generated code is imported as written (no ruff run over it).
-    config.write_text(f"package_name_override: {PACKAGE}\npost_hooks: []\n")
+    # No post hooks: the generated code is imported as written (no ruff run over it). Amazon SNS posts
+    # its JSON as text/plain (the SES inbound webhook), a body the generator knows only as raw bytes.
+    config.write_text(
+        f"package_name_override: {PACKAGE}\npost_hooks: []\n"
+        "content_type_overrides:\n  text/plain: application/octet-stream\n"
+    )
     done = subprocess.run(
         [
             str(BIN / "openapi-python-client"),

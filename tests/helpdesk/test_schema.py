@@ -65,6 +65,31 @@ def test_every_operation_has_a_summary_schemas_examples_and_errors(schema):
             assert problem.get("examples"), f"{where} {code}"
 
 
+def test_the_plain_views_outside_the_api_are_documented(schema):
+    """The providers' inbound email webhooks and company sign-in for admin are plain Django views (no
+    bearer token, no rate limit of the API's): described, with their answers, errors as problem+json."""
+    every = operations(schema, api_only=False)
+    plain = {f"{method.upper()} {path}": operation for path, method, operation in every if not path.startswith("/api/")}
+    assert set(plain) == {
+        "POST /anymail/{provider}/inbound/",
+        "POST /anymail/mailgun/inbound_mime/",
+        "POST /anymail/mandrill/",
+        "GET /sso/login/",
+        "GET /sso/callback/",
+    }
+    providers = schema["paths"]["/anymail/{provider}/inbound/"]["post"]["parameters"][0]["schema"]["enum"]
+    assert {"mailgun", "sendgrid", "postmark", "amazon_ses"} <= set(providers)
+    for where, operation in plain.items():
+        assert operation.get("summary") and operation.get("description"), where
+        responses = operation["responses"]
+        assert {"200", "302"} & set(responses), where
+        for code in (code for code in responses if code[0] in "45"):
+            problem = responses[code]["content"]["application/problem+json"]
+            assert problem["schema"]["$ref"].endswith("/Problem") and problem["examples"], f"{where} {code}"
+    webhook = plain["POST /anymail/{provider}/inbound/"]
+    assert webhook["security"] == [{"webhookBasicAuth": []}] and {"400", "503"} <= set(webhook["responses"])
+
+
 def test_authenticated_operations_document_401_and_public_ones_do_not_need_it(schema):
     me = schema["paths"]["/api/v1/auth/me/"]["get"]
     assert "401" in me["responses"]

@@ -203,16 +203,31 @@ def test_postmark_spam_status_makes_no_ticket(client, people):
     assert answer.status_code == 200 and Ticket.objects.count() == 0
 
 
-def test_without_a_webhook_secret_nothing_is_taken_and_the_provider_keeps_the_message(people, settings):
-    """anymail itself only warns when WEBHOOK_SECRET is unset; intake refuses, with a 500 so that the
-    provider retries until it is configured."""
-    from django.test import Client
-
+def test_without_a_webhook_secret_nothing_is_taken_and_the_provider_keeps_the_message(client, people, settings):
+    """anymail itself only warns when WEBHOOK_SECRET is unset and takes the post; intake answers 503
+    with Retry-After before anymail reads it, so the provider retries until it is configured."""
     settings.ANYMAIL = {key: value for key, value in settings.ANYMAIL.items() if key != "WEBHOOK_SECRET"}
-    client = Client(raise_request_exception=False)
-    with pytest.warns(Warning, match="WEBHOOK_SECRET"):
-        answer = client.post("/anymail/postmark/inbound/", postmark_json(), content_type="application/json")
-    assert answer.status_code == 500 and Ticket.objects.count() == 0
+    answer = client.post("/anymail/postmark/inbound/", postmark_json(), content_type="application/json")
+    assert answer.status_code == 503 and answer["Retry-After"]
+    assert answer.json()["code"] == "email_intake_not_secured" and "ANYMAIL_WEBHOOK_SECRET" in answer.json()["detail"]
+    assert Ticket.objects.count() == 0 and InboundMessage.objects.count() == 0
+
+
+def test_a_provider_whose_key_is_not_configured_is_off_not_a_crash(client, people, settings):
+    settings.ANYMAIL = {key: value for key, value in settings.ANYMAIL.items() if key != "MAILGUN_WEBHOOK_SIGNING_KEY"}
+    answer = client.post("/anymail/mailgun/inbound_mime/", mailgun_form(email()), **basic_auth())
+    assert answer.status_code == 404 and answer["Content-Type"] == "application/problem+json"
+    assert answer.json()["code"] == "email_intake_off" and Ticket.objects.count() == 0
+
+
+def test_a_refused_post_and_an_unknown_provider_answer_problem_json(client, people):
+    refused = client.post("/anymail/postmark/inbound/", postmark_json(), content_type="application/json")
+    assert (refused.status_code, refused["Content-Type"]) == (400, "application/problem+json")
+    assert refused.json()["code"] == "webhook_not_verified"
+    unknown = client.post("/anymail/nobody/inbound/", postmark_json(), content_type="application/json", **basic_auth())
+    assert (unknown.status_code, unknown["Content-Type"]) == (404, "application/problem+json")
+    # anymail's tracking webhooks are not mounted: nothing listens to them.
+    assert client.post("/anymail/postmark/tracking/", {}, **basic_auth()).status_code == 404
 
 
 # --- Amazon SES: an SNS Notification of a "Received" event with the message inline (SNS action), ------

@@ -33,7 +33,11 @@ Cases (the object a row acts on; `object:variant` changes only the request):
   notification       employee's in-app notification
   reset_token        a password-reset link that is not valid
   (auth-oidc-token: company sign-in is not configured in the suite's settings, so 404 for everyone;
-  tests/e2e/test_oidc.py signs in against a real provider)
+  tests/e2e/test_oidc.py signs in against a real provider; so do sso-login and sso-callback, which
+  send every browser back to the admin sign-in page here)
+  intake-*: a mail provider's post (Postmark's JSON from the employee's address). With the webhook's
+  credentials (:signed) it opens the employee's ticket whoever "calls", since the provider, not a
+  person, is the caller; with only a person's bearer token it is refused and writes nothing.
 
 Statuses: HTTP status codes; for the websocket 101 means accepted (with its `hello` message) and 4401
 the close code. A 404 where the object exists means "hidden": the test checks it answers exactly what
@@ -123,6 +127,12 @@ department-list                   POST     -                     401  403  403  
 department-detail                 GET      department            401  200  200  200  200  200  200
 department-detail                 PATCH    department            401  403  403  403  403  403  200
 department-detail                 DELETE   empty_department      401  403  403  403  403  403  204
+# --- email in (the providers' webhooks) and company sign-in for admin: plain Django views, no bearer token
+intake-inbound                    POST     -                     400  400  400  400  400  400  400
+intake-inbound                    POST     -:signed              200  200  200  200  200  200  200
+intake-inbound-mandrill           POST     -                     404  404  404  404  404  404  404
+sso-login                         GET      -                     302  302  302  302  302  302  302
+sso-callback                      GET      -                     302  302  302  302  302  302  302
 # --- tickets
 ticket-list                       GET      -                     401  200  200  200  200  200  200
 ticket-list                       POST     -                     401  201  201  201  201  201  201

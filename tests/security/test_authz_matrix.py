@@ -24,16 +24,19 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.core.files.storage import storages
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import sso_views
 from accounts.models import Role
 from ai_assist import chat, retrieval, store
 from helpdesk import urls as project_urls
 from helpdesk.db import new_object_id
+from intake import urls as intake_urls
 from knowledge import services as kb
 from knowledge.models import Status as ArticleStatus
 from knowledge.models import Visibility
@@ -50,6 +53,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.helpers import PNG, bearer_client, made_once_per_module, stored_keys, uploaded_file
+from tests.intake.test_webhooks import basic_auth, postmark_json
 from tests.security.authz_table import CALLERS, MARKERS, ROWS, VISIBLE, Row
 from tickets import selectors as ticket_selectors
 from tickets import services as tickets
@@ -81,6 +85,17 @@ def _walk(patterns, prefix=""):
             yield prefix + str(pattern.pattern), pattern
 
 
+# The plain Django views outside /api/v1/ that callers reach: the providers' inbound email webhooks
+# (intake.urls) and company sign-in for Django admin (accounts.sso_views). Their methods are stated
+# here, since a function view does not say them; a new one without an entry fails the walk below.
+PLAIN_VIEW_METHODS = {
+    "intake-inbound": {"POST"},
+    "intake-inbound-mandrill": {"POST"},
+    "sso-login": {"GET"},
+    "sso-callback": {"GET"},
+}
+
+
 def allowed_methods(callback) -> set[str]:
     """What the view answers other than 405, HEAD and OPTIONS (HEAD is checked with each GET;
     OPTIONS by test_options_*). A viewset route maps methods to actions; the class's
@@ -95,13 +110,19 @@ def allowed_methods(callback) -> set[str]:
 
 @functools.cache
 def api_endpoints() -> dict[tuple[str, str], str]:
-    """(url name, method) -> route for every endpoint under /api/v1/. The `.json` format-suffix
-    routes DRF's router adds are the same views under the same names."""
+    """(url name, method) -> route for every endpoint under /api/v1/, the plain views of
+    PLAIN_VIEW_METHODS and the websocket. The `.json` format-suffix routes DRF's router adds are the
+    same views under the same names."""
     found = {}
     for route, pattern in _walk(project_urls.api_v1):
         assert pattern.name, f"api/v1/{route} has no URL name: name it, so the matrix can give it rows"
         for method in allowed_methods(pattern.callback):
             found.setdefault((pattern.name, method), route)
+    for patterns in (intake_urls.urlpatterns, sso_views.urlpatterns):
+        for route, pattern in _walk(patterns):
+            assert pattern.name in PLAIN_VIEW_METHODS, f"{route}: state its methods in PLAIN_VIEW_METHODS"
+            for method in PLAIN_VIEW_METHODS[pattern.name]:
+                found[(pattern.name, method)] = route
     for route, _pattern in _walk(ws_routing.websocket_urlpatterns):
         found[(f"ws:{route.strip('/').split('/')[-1]}", "CONNECT")] = route
     return found
@@ -249,7 +270,13 @@ def build_world() -> World:
 @pytest.fixture(scope="module")
 def made(django_db_setup, django_db_blocker, tmp_path_factory):
     """The world, made once for the module's cells (each runs in a savepoint)."""
-    ai = override_settings(AI_DIR=tmp_path_factory.mktemp("ai"))
+    ai = override_settings(
+        AI_DIR=tmp_path_factory.mktemp("ai"),
+        # Email intake as deployed (its rows post as the provider would, with and without its credentials).
+        ANYMAIL={**django_settings.ANYMAIL, "WEBHOOK_SECRET": WEBHOOK_SECRET},
+        EMAIL_INTAKE_ADDRESS="support@example.com",
+        EMAIL_INTAKE_DOMAINS=["example.com"],
+    )
     ai.enable()
     retrieval.reset()
     store.forget()
@@ -280,6 +307,7 @@ def _empty_attachments_storage():
 # --- The request of each row ------------------------------------------------------------------------
 
 _serial = count()
+WEBHOOK_SECRET = "intake:a-long-random-webhook-password"
 
 
 @dataclass
@@ -288,6 +316,7 @@ class Call:
     data: dict | None = None
     format: str = "json"
     headers: dict = field(default_factory=dict)
+    as_provider: bool = False  # sent by a mail provider: its own credentials, no caller's token
 
 
 def _path(name: str, **kwargs) -> str:
@@ -372,6 +401,15 @@ def request_for(row: Row, world: World, who: str, object_id: str | None) -> Call
         return Call(link.split("?")[0] if row.case.endswith(":no_link") else link)
     if name == "kb-search":
         return Call(_path(name) + "?q=password")
+    if name == "intake-inbound":
+        if row.case == "-:signed":
+            return Call(
+                _path(name, provider="postmark"), postmark_json(), headers=basic_auth(WEBHOOK_SECRET), as_provider=True
+            )
+        return Call(_path(name, provider="postmark"), postmark_json())
+    if name == "intake-inbound-mandrill":
+        headers = basic_auth(WEBHOOK_SECRET)
+        return Call(_path(name, provider="mandrill"), {"mandrill_events": "[]"}, "multipart", headers, as_provider=True)
     if name == "kb-article-version":
         return Call(_path(name, pk=object_id, number=1))
     if name in ("ai-ticket-routing", "ai-draft-reply", "ai-ticket-summary"):
@@ -415,6 +453,8 @@ def second_factor_body(row: Row, people: dict) -> dict:
 
 
 def send(client, row: Row, call: Call):
+    if call.as_provider:
+        client = APIClient()
     method = getattr(client, row.method.lower())
     if row.method in ("GET", "HEAD"):
         return method(call.path, **call.headers)
@@ -596,5 +636,6 @@ def test_options_cell(world, db, row, who):
     if who == "anonymous" and all(r.expected[who] == 401 for r in ROWS if r.name == row.name):
         assert response.status_code == 401
     assert response.status_code == missing.status_code
-    assert response.status_code in (200, 401, 403)
+    # A plain view that is a browser redirect (company sign-in) has no OPTIONS: 405.
+    assert response.status_code in ((200, 401, 403, 405) if row.name in PLAIN_VIEW_METHODS else (200, 401, 403))
     assert not leaked_markers(body_text(response), who)
