@@ -9,6 +9,9 @@ of the password hash and the sign-in email, as Django's session hash): setting a
 reset, a change, an admin) or a new sign-in email (an admin: decision 0026) ends every refresh token
 issued before, with no list of them to keep. Access tokens do not carry it and live until they
 expire (docs/security.md, "Deliberately accepted").
+A refresh token also says whether its sign-in passed a second factor (`mfa`: a TOTP or recovery code,
+or the company's provider). Once the account needs one (enrolled, or STAFF_REQUIRE_2FA turned on), a
+token without it is refused at its next rotation: a session from before the second factor ends.
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ class TokenRefused(Unauthenticated):
 
 
 CREDENTIALS_CLAIM = "cred"
+SECOND_FACTOR_CLAIM = "mfa"
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 
 
 class _Refresh(RefreshToken):
     # The access token made from it does not need the fingerprint: nothing checks it there.
-    no_copy_claims = (*RefreshToken.no_copy_claims, CREDENTIALS_CLAIM)
+    no_copy_claims = (*RefreshToken.no_copy_claims, CREDENTIALS_CLAIM, SECOND_FACTOR_CLAIM)
 
 
 def _credentials(user: User) -> str:
@@ -54,9 +58,11 @@ def fingerprint(user: User) -> str:
     return _credentials(user)
 
 
-def issue_pair(user: User) -> dict[str, str]:
+def issue_pair(user: User, *, second_factor: bool = False) -> dict[str, str]:
+    """A new pair; `second_factor`: this sign-in passed one (a code, or the company's provider)."""
     refresh = _Refresh.for_user(user)
     refresh[CREDENTIALS_CLAIM] = _credentials(user)
+    refresh[SECOND_FACTOR_CLAIM] = second_factor
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -94,9 +100,17 @@ def rotate(raw_refresh: str) -> dict[str, str]:
             "The password or the sign-in email changed since this token was issued; sign in again.",
             code="token_revoked",
         )
+    second_factor = token.get(SECOND_FACTOR_CLAIM) is True
+    if not second_factor:
+        from accounts import two_factor  # it imports this module
+
+        if two_factor.is_required(user):
+            raise TokenRefused(
+                "This account now signs in with a second factor; sign in again.", code="second_factor_required"
+            )
     if not _spend(token, reason="rotated"):
         raise TokenRefused("This refresh token was already used or revoked.", code="token_revoked")
-    return issue_pair(user)
+    return issue_pair(user, second_factor=second_factor)
 
 
 def revoke(raw_refresh: str) -> str:

@@ -63,8 +63,8 @@ class RecoveryCodesOut(serializers.Serializer):
     recovery_codes = serializers.ListField(
         child=serializers.CharField(), help_text="Shown this once: each works once, in place of a code."
     )
-    access = serializers.CharField(required=False, help_text="Enrolled during a sign-in: the signed-in pair.")
-    refresh = serializers.CharField(required=False, help_text="Enrolled during a sign-in: the signed-in pair.")
+    access = serializers.CharField(required=False, help_text="After enrolling: the new pair (use it from now on).")
+    refresh = serializers.CharField(required=False, help_text="After enrolling: the new pair (use it from now on).")
 
 
 class ProofIn(StrictSerializer):
@@ -152,7 +152,7 @@ def _count_failure(request, user: User) -> None:
 def _signed_in(request, user: User) -> dict[str, str]:
     user_logged_in.send(sender=User, request=request._request, user=user)
     services.login_succeeded(user=user)
-    return tokens.issue_pair(user)
+    return tokens.issue_pair(user, second_factor=True)
 
 
 class VerifyView(APIView):
@@ -245,7 +245,9 @@ class ConfirmView(StaffOrEnrolChallenge):
             "The app's current code makes the authenticator count: from now on every sign-in asks for a code. "
             "The answer holds 10 recovery codes, shown this once (each works once in place of a code). A wrong "
             "code is 400 `wrong_mfa_code` and counts per account and per IP (429). Enrolling with a sign-in's "
-            "challenge (no bearer token) completes that sign-in: the answer has the token pair too."
+            "challenge (no bearer token) completes that sign-in: the answer has the token pair too. With a bearer "
+            "token the answer has a new pair as well: refresh tokens issued before the second factor are refused "
+            "from now on (401 `second_factor_required`)."
         ),
         request=ConfirmIn,
         responses={200: RecoveryCodesOut, **errors(400, 401, 403, 409, 429)},
@@ -266,6 +268,8 @@ class ConfirmView(StaffOrEnrolChallenge):
         if nonce is not None:
             two_factor.spend_challenge(nonce)
             answer |= _signed_in(request, user)
+        else:  # the refresh tokens from before the second factor end at their next use: this is the new pair
+            answer |= tokens.issue_pair(user, second_factor=True)
         return Response(answer)
 
 

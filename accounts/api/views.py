@@ -121,7 +121,10 @@ class RefreshView(TokenEndpoint):
     @extend_schema(
         tags=["auth"],
         summary="Trade a refresh token for a new pair",
-        description="Each refresh token works once: the one sent is spent, a second use gets 401.",
+        description=(
+            "Each refresh token works once: the one sent is spent, a second use gets 401. A token from a sign-in "
+            "that gave no second factor is refused (401 `second_factor_required`) once the account needs one."
+        ),
         request=RefreshIn,
         responses={200: TokenPairOut, **errors(400, 401, 429)},
         examples=[examples.REFRESH_IN, examples.TOKEN_PAIR_OUT],
@@ -215,7 +218,8 @@ class PasswordChangeView(APIView):
             ratelimits.count_failure(request, scope="login_account", key=account_key)
             raise
         update_session_auth_hash(request._request, user)  # a browser session (browsable API) stays signed in
-        return Response(tokens.issue_pair(user))
+        # An account that needs a second factor got this access token from a sign-in that gave one.
+        return Response(tokens.issue_pair(user, second_factor=two_factor.is_required(user)))
 
 
 ME_OUT = OpenApiExample("Me", response_only=True, value={**examples.USER_OUT.value, "unread_notifications": 2})

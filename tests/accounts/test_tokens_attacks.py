@@ -132,8 +132,9 @@ def test_an_access_token_cannot_log_out_a_session(api, users):
 def test_tokens_carry_no_role_so_rights_always_come_from_the_database(api, users):
     pair = issue_pair(users["admin"])
     assert set(parts(pair["access"])[1]) == {"token_type", "exp", "iat", "jti", "user_id"}
-    # The refresh token also names the password it was issued under (an HMAC; accounts.tokens).
-    assert set(parts(pair["refresh"])[1]) == {"token_type", "exp", "iat", "jti", "user_id", "cred"}
+    # The refresh token also names the password it was issued under (an HMAC; accounts.tokens) and
+    # whether its sign-in gave a second factor.
+    assert set(parts(pair["refresh"])[1]) == {"token_type", "exp", "iat", "jti", "user_id", "cred", "mfa"}
 
 
 def test_a_demoted_user_keeps_signing_in_but_with_the_new_rights(api, users):

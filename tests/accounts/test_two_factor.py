@@ -542,3 +542,43 @@ def test_an_enrolment_challenge_dies_after_five_wrong_first_codes(api, agent, se
     spent = api.post(CONFIRM, {"challenge": challenge, "code": right}, format="json")
     assert_problem(spent, 401, "mfa_challenge_spent")
     assert not TOTPDevice.objects.filter(user=agent, confirmed=True).exists()
+
+
+# --- Sessions from before the second factor ---------------------------------------------------------
+
+REFRESH = "/api/v1/auth/refresh/"
+
+
+def test_enrolling_ends_the_sessions_signed_in_with_the_password_alone(api, agent, clock):
+    """A stolen refresh token from before the second factor must not outlive it: once enrolled, a
+    token whose sign-in gave no code is refused, and the confirmation hands the new pair."""
+    elsewhere = login(api, agent.email).json()  # another device, password only
+    client = bearer_client(agent)
+    secret = client.post(ENROL, {}, format="json").json()["secret"]
+    confirmed = client.post(CONFIRM, {"code": code_for(secret, START)}, format="json").json()
+
+    assert_problem(api.post(REFRESH, {"refresh": elsewhere["refresh"]}, format="json"), 401, "second_factor_required")
+    renewed = api.post(REFRESH, {"refresh": confirmed["refresh"]}, format="json")
+    assert renewed.status_code == 200
+    # The rotated pair keeps what its sign-in proved.
+    assert api.post(REFRESH, {"refresh": renewed.json()["refresh"]}, format="json").status_code == 200
+
+
+def test_requiring_a_second_factor_ends_password_only_staff_sessions_at_their_next_refresh(api, agent, settings):
+    settings.STAFF_REQUIRE_2FA = False
+    before = login(api, agent.email).json()
+    employee = UserFactory(email="plain@example.com", role=Role.EMPLOYEE)
+    employee_pair = login(api, employee.email).json()
+
+    settings.STAFF_REQUIRE_2FA = True
+    assert_problem(api.post(REFRESH, {"refresh": before["refresh"]}, format="json"), 401, "second_factor_required")
+    # Employees never need one: their sessions go on.
+    assert api.post(REFRESH, {"refresh": employee_pair["refresh"]}, format="json").status_code == 200
+
+
+def test_a_session_that_gave_a_code_survives_refreshes(api, agent, clock):
+    secret, _codes = enrol(agent)
+    step(clock)
+    challenge = login(api, agent.email).json()["challenge"]
+    pair = api.post(VERIFY, {"challenge": challenge, "code": code_for(secret, datetime.now(tz=UTC))}, format="json")
+    assert api.post(REFRESH, {"refresh": pair.json()["refresh"]}, format="json").status_code == 200
