@@ -7,6 +7,9 @@ A crash between the commit and the move leaves the message in the folder; the ne
 `receive` again, which knows its Message-ID (InboundMessage) and makes nothing new, and then it is
 moved. A message that fails (the database, the scanner) stays for the next poll.
 
+TLS (imaps://): the server's certificate is verified against the system's CAs, or IMAP_CA_FILE (an
+on-premises server signed by the company's own CA); an untrusted one is refused, with that advice.
+
 Sign-in: the user name and password of IMAP_URL (`imaps://user:password@host:993/INBOX`), or
 OAuth2 (XOAUTH2: Microsoft 365, Gmail) when IMAP_OAUTH2_TOKEN_URL is set: an access token is fetched
 with the refresh token (IMAP_OAUTH2_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN, _SCOPE) for each poll.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -87,10 +91,21 @@ def oauth2_access_token() -> str:
     return str(token)
 
 
+class UntrustedCertificate(ConnectionError):
+    """The IMAP server's TLS certificate is not one this server trusts."""
+
+
 def connect(mailbox: Mailbox) -> BaseMailBox:
     timeout = settings.IMAP_TIMEOUT_SECONDS
     if mailbox.secure:
-        client: BaseMailBox = MailBox(mailbox.host, mailbox.port, timeout=timeout)
+        context = ssl.create_default_context(cafile=settings.IMAP_CA_FILE or None)
+        try:
+            client: BaseMailBox = MailBox(mailbox.host, mailbox.port, timeout=timeout, ssl_context=context)
+        except ssl.SSLCertVerificationError as error:
+            raise UntrustedCertificate(
+                f"The IMAP server {mailbox.host}:{mailbox.port} shows a certificate this server does not trust "
+                f"({error.verify_message}). If your own CA signed it, set IMAP_CA_FILE to that CA's PEM file."
+            ) from error
     else:
         client = MailBoxUnencrypted(mailbox.host, mailbox.port, timeout=timeout)
     if settings.IMAP_OAUTH2_TOKEN_URL:

@@ -621,6 +621,10 @@ EMAIL_MESSAGE_ID_DOMAIN = env.string("EMAIL_MESSAGE_ID_DOMAIN").strip().lower() 
 EMAIL_INTAKE_SNS_TOPIC_ARNS = env.csv_list("EMAIL_INTAKE_SNS_TOPIC_ARNS", "")
 IMAP_PROCESSED_FOLDER = env.string("IMAP_PROCESSED_FOLDER", "Processed")
 IMAP_TIMEOUT_SECONDS = env.integer("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
+# imaps://: the server's certificate is checked against the system's CAs, or this PEM file (a private CA).
+IMAP_CA_FILE = env.string("IMAP_CA_FILE")
+if IMAP_CA_FILE and not Path(IMAP_CA_FILE).is_file():
+    raise ImproperlyConfigured(f"IMAP_CA_FILE={IMAP_CA_FILE} is not a file: give the PEM file of the mailbox's CA.")
 # OAuth2 (XOAUTH2) for Microsoft 365 and Gmail: set the token endpoint, and IMAP_URL has no password.
 IMAP_OAUTH2_TOKEN_URL = env.url("IMAP_OAUTH2_TOKEN_URL", ("https", "http"))
 IMAP_OAUTH2_CLIENT_ID = env.string("IMAP_OAUTH2_CLIENT_ID")

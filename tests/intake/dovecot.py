@@ -1,6 +1,8 @@
 """A real IMAP server for the mailbox tests: Debian's dovecot, started by the test run with a config of
-its own in a temporary folder (loopback, a free port, one passwd-file user, no TLS), never the
-system service; stopped when the tests are done.
+its own in a temporary folder (loopback, a free port, one passwd-file user), never the system
+service; stopped when the tests are done. Plain IMAP always (the tests' own reads and appends);
+with `tls=True` also IMAPS on a second port, with a certificate of the test's own for 127.0.0.1
+(`Dovecot.ca_file`: what a client must trust, as an on-premises server's private CA).
 
 Optionally with XOAUTH2: dovecot's oauth2 passdb asks a token-introspection URL (a small HTTP server
 of the test's own, which also plays the OAuth2 token endpoint) whether a bearer token is good.
@@ -27,10 +29,19 @@ class Dovecot:
     port: int
     process: subprocess.Popen
     folder: Path
+    tls_port: int = 0
 
     def url(self, *, folder: str = "INBOX", password: bool = True) -> str:
         secret = f":{PASSWORD}" if password else ""
         return f"imap://{USER}{secret}@127.0.0.1:{self.port}/{folder}"
+
+    def imaps_url(self, *, folder: str = "INBOX") -> str:
+        assert self.tls_port, "started without tls=True"
+        return f"imaps://{USER}:{PASSWORD}@127.0.0.1:{self.tls_port}/{folder}"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.folder / "cert.pem"
 
     def log(self) -> str:
         path = self.folder / "dovecot.log"
@@ -51,7 +62,38 @@ def _mail_owner() -> tuple[int, int]:
     return owner.pw_uid, owner.pw_gid
 
 
-def _config(folder: Path, port: int, *, introspection_url: str) -> str:
+def _certificate(folder: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem): its own CA."""
+    from datetime import UTC, datetime, timedelta
+    from ipaddress import ip_address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "helpdesk test IMAP server")])
+    now = datetime.now(tz=UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
+def _config(folder: Path, port: int, *, introspection_url: str, tls_port: int = 0) -> str:
     uid, gid = _mail_owner()
     mail = folder / "mail"
     mail.mkdir()
@@ -63,7 +105,11 @@ def _config(folder: Path, port: int, *, introspection_url: str) -> str:
         f"base_dir = {folder / 'run'}",
         f"state_dir = {folder / 'state'}",
         f"log_path = {folder / 'dovecot.log'}",
-        "ssl = no",
+        *(
+            [f"ssl = yes\nssl_cert = <{folder / 'cert.pem'}\nssl_key = <{folder / 'key.pem'}"]
+            if tls_port
+            else ["ssl = no"]
+        ),
         "disable_plaintext_auth = no",
         "auth_mechanisms = plain login" + (" xoauth2 oauthbearer" if introspection_url else ""),
         "mail_location = maildir:~/Maildir:LAYOUT=fs",
@@ -73,7 +119,7 @@ def _config(folder: Path, port: int, *, introspection_url: str) -> str:
         f"passdb {{\n  driver = passwd-file\n  mechanisms = plain login\n  args = scheme=PLAIN {folder / 'passwd'}\n}}",
         f"userdb {{\n  driver = passwd-file\n  args = {folder / 'passwd'}\n}}",
         "service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n"
-        f"    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}",
+        f"    port = {port}\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n  }}\n}}",
         "service stats {\n  unix_listener stats-writer {\n    mode = 0666\n  }\n}",
     ]
     if os.getuid() != 0:
@@ -90,18 +136,21 @@ def _config(folder: Path, port: int, *, introspection_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def start(*, introspection_url: str = "") -> Dovecot:
+def start(*, introspection_url: str = "", tls: bool = False) -> Dovecot:
     """Start dovecot in a fresh temporary folder (readable by dovecot's unprivileged processes: not
-    under pytest's own 0700 folders)."""
+    under pytest's own 0700 folders); with `tls`, IMAPS too."""
     assert DOVECOT, "dovecot is not installed"
     folder = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
     folder.chmod(0o755)
     port = free_port()
+    tls_port = free_port() if tls else 0
+    if tls:
+        _certificate(folder)
     config = folder / "dovecot.conf"
-    config.write_text(_config(folder, port, introspection_url=introspection_url))
+    config.write_text(_config(folder, port, introspection_url=introspection_url, tls_port=tls_port))
     output = (folder / "dovecot.out").open("wb")
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)], stdout=output, stderr=subprocess.STDOUT)
-    server = Dovecot(port=port, process=process, folder=folder)
+    server = Dovecot(port=port, process=process, folder=folder, tls_port=tls_port)
     deadline = time.monotonic() + 15
     while True:
         try:

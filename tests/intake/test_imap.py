@@ -224,3 +224,43 @@ def test_a_wrong_oauth2_token_signs_nothing_in(people, mailbox, settings, oauth2
         with pytest.raises(Exception, match="AUTHENTICATIONFAILED"):  # dovecot asked the introspection URL
             poll()
     assert Ticket.objects.count() == 0 and subjects(mailbox, "INBOX") == ["Never read"]
+
+
+# --- IMAPS: TLS with the server's certificate checked --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_server():
+    running = dovecot.start(tls=True)
+    yield running
+    dovecot.stop(running)
+
+
+@pytest.fixture
+def tls_mailbox(tls_server, settings):
+    settings.IMAP_URL = tls_server.imaps_url()
+    settings.IMAP_PROCESSED_FOLDER = "Processed"
+    with MailBoxUnencrypted("127.0.0.1", tls_server.port).login(dovecot.USER, dovecot.PASSWORD) as client:
+        client.delete([m.uid for m in client.fetch(headers_only=True, mark_seen=False)])
+    return tls_server
+
+
+def test_imaps_with_the_servers_ca_reads_the_mailbox_over_tls(people, tls_mailbox, settings):
+    settings.IMAP_CA_FILE = str(tls_mailbox.ca_file)
+    append(tls_mailbox, email(subject="Docking station over TLS"))
+
+    report = poll()
+
+    assert report.handled == {"ticket": 1} and report.moved == 1
+    assert Ticket.objects.get().title == "Docking station over TLS"  # read through the TLS-only port
+
+
+def test_imaps_refuses_a_certificate_it_does_not_trust_and_reads_nothing(people, tls_mailbox, settings):
+    settings.IMAP_CA_FILE = ""  # the system's CAs only: the test server's own certificate is not among them
+    append(tls_mailbox, email(subject="Should stay in the inbox"))
+
+    with pytest.raises(imap.UntrustedCertificate, match="IMAP_CA_FILE"):
+        poll()
+
+    assert Ticket.objects.count() == 0 and InboundMessage.objects.count() == 0
+    assert subjects(tls_mailbox, "INBOX") == ["Should stay in the inbox"]
