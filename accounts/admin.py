@@ -19,7 +19,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import policies, services, two_factor
-from accounts.models import Department, RevokedToken, User
+from accounts.models import CompanyIdentity, Department, RevokedToken, User
 from helpdesk.admin import DeletesThroughService, apply_each
 from helpdesk.errors import DomainError, NotAllowed
 
@@ -36,9 +36,24 @@ class UserEditForm(UserChangeForm):
         fields = "__all__"
 
 
+class CompanyIdentityInline(admin.TabularInline):
+    """The company account bound at the first company sign-in (decision 0031). Deleting it lets the
+    next company sign-in with this address bind again (a person's new company account)."""
+
+    model = CompanyIdentity
+    extra = 0
+    fields = readonly_fields = ("issuer", "subject", "linked_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DeletesThroughService, DjangoUserAdmin):
     delete_noun = "user"
+
+    def get_inlines(self, request, obj):
+        return [CompanyIdentityInline] if obj is not None else []  # a new account has no company account yet
     form = UserEditForm
     add_form = UserCreationForm
     list_display = ("email", "first_name", "last_name", "role", "department", "is_active", "is_available")

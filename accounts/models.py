@@ -155,3 +155,26 @@ class RevokedToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.jti} ({self.reason})"
+
+
+class CompanyIdentity(models.Model):
+    """The company account that signs in as a helpdesk account (decision 0031): the identity
+    provider's issuer and subject (`iss`, `sub`: stable for a person, never reassigned), bound at the
+    first company sign-in. Later sign-ins find the account by it; an email address the provider gives
+    to someone else later does not open this account."""
+
+    id = ObjectIdPrimaryKey()
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="company_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "company identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="accounts_identity_unique_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="accounts_identity_one_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

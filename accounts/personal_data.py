@@ -18,7 +18,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 
 from accounts import two_factor
-from accounts.models import RevokedToken, Role, User
+from accounts.models import CompanyIdentity, RevokedToken, Role, User
 from helpdesk import personal_data
 from helpdesk.personal_data import Subject
 
@@ -94,6 +94,11 @@ def export_account(subject: Subject) -> dict[str, Any]:
             for key, value in two_factor.status(user).items()
             if key in ("enrolled", "recovery_codes_left", "enrolled_at", "last_used_at")
         },
+        # The company account bound at the first company sign-in (decision 0031).
+        "company_identities": [
+            {"issuer": i.issuer, "subject": i.subject, "linked_at": i.linked_at.isoformat()}
+            for i in CompanyIdentity.objects.filter(user_id=subject.user_id).order_by("linked_at", "id")
+        ],
         # Sign-outs and spent refresh tokens: when, and why (never the token).
         "revoked_tokens": [
             {"reason": t.reason, "revoked_at": t.revoked_at.isoformat(), "expires_at": t.expires_at.isoformat()}
@@ -123,13 +128,15 @@ def erase_account(subject: Subject) -> dict[str, int]:
         user.set_unusable_password()
         User.objects.filter(pk=user.pk).update(**changed, password=user.password)
         users = 1
-    # The second factor goes with the password: nobody signs in to an erased account.
+    # The second factor and the company account go with the password: nobody signs in to an erased account.
     devices = two_factor.remove_all(user)
+    identities, _ = CompanyIdentity.objects.filter(user=user).delete()
     shown = erased_email(user.pk)  # what str(user) is now
     history = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=user.pk)
     return {
         "accounts_user": users,
         "otp_devices": devices,
+        "accounts_companyidentity": identities,
         "django_admin_log": history.exclude(object_repr=shown).update(object_repr=shown),
     }
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from accounts import personal_data, policies, tokens
-from accounts.models import Department, Role, User, normalize_email
+from accounts.models import CompanyIdentity, Department, Role, User, normalize_email
 from helpdesk import events
 from helpdesk.errors import Conflict, Invalid, NotAllowed
 from helpdesk.tags import normalise_tags
@@ -412,6 +412,19 @@ def user_apply_directory(*, user: User, role: int, department: Department | None
     with transaction.atomic():
         user.save(update_fields=["role", "department"])
         _publish_changes(user, actor=None, before=before)
+    return user
+
+
+def company_identity_link(*, user: User, issuer: str, subject: str) -> User:
+    """Bind the company account (`iss`, `sub`) to `user` at their first company sign-in. A
+    concurrent first sign-in of the same person finds the link the other one made: the account it
+    names is the one returned."""
+    try:
+        with transaction.atomic():
+            CompanyIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+            events.publish(_user_event(events.CompanyIdentityLinked, user, actor=user, issuer=issuer[:255]))
+    except IntegrityError:
+        return CompanyIdentity.objects.select_related("user").get(issuer=issuer, subject=subject).user
     return user
 
 

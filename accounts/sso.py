@@ -2,7 +2,9 @@
 
 accounts.oidc verifies the token; this module reads its claims and nothing else. The account is the
 one with the token's email, which the provider must have verified (`email_verified` true), or a new
-one (OIDC_CREATE_USERS). Role and department come from the provider's groups through
+one (OIDC_CREATE_USERS); from then on the account is bound to the company account (the token's
+`iss` and `sub`: accounts.CompanyIdentity), so a later holder of the same address at the provider is
+refused, and a changed address still finds the account. Role and department come from the provider's groups through
 OIDC_GROUP_ROLES and OIDC_GROUP_DEPARTMENTS, at every sign-in: a person taken out of a group is back
 to employee at their next one. An inactive account stays out. Writes go through accounts.services,
 with the events an admin's change publishes. Also here: the password backend that obeys
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 
 from accounts import policies, services
-from accounts.models import Department, Role, User, normalize_email
+from accounts.models import CompanyIdentity, Department, Role, User, normalize_email
 from accounts.oidc import SignInRefused
 
 log = logging.getLogger(__name__)
@@ -74,9 +76,19 @@ def sign_in(*, claims: Mapping[str, Any]) -> User:
             "Your company account has no verified email address; ask your identity team.",
         )
     groups = _groups(claims)
-    user = User.objects.filter(email=email).first()
+    issuer, subject = str(claims.get("iss") or ""), str(claims.get("sub") or "")
+    if not issuer or not subject:  # accounts.oidc checks both; a token without them names nobody
+        raise _refuse("oidc_no_subject", "Your company sign-in did not say who you are; ask your identity team.")
+    identity = CompanyIdentity.objects.filter(issuer=issuer, subject=subject).select_related("user").first()
+    user = identity.user if identity is not None else User.objects.filter(email=email).first()
     if user is not None and not user.is_active:
         raise _refuse("user_inactive", "This account is deactivated; ask a helpdesk admin.", user=user)
+    if identity is None and user is not None and CompanyIdentity.objects.filter(user=user, issuer=issuer).exists():
+        raise _refuse(
+            "oidc_other_company_account",
+            "This helpdesk account belongs to another company account with the same address; ask a helpdesk admin.",
+            user=user,
+        )
     if user is None:
         if not settings.OIDC_CREATE_USERS:
             raise _refuse("oidc_no_account", "There is no helpdesk account for your company account; ask an admin.")
@@ -91,6 +103,8 @@ def sign_in(*, claims: Mapping[str, Any]) -> User:
     else:
         role, department = directory_role(groups, current=user)
         user = services.user_apply_directory(user=user, role=role, department=department)
+    if identity is None:
+        user = services.company_identity_link(user=user, issuer=issuer, subject=subject)
     services.login_succeeded(user=user, method="oidc")
     return user
 

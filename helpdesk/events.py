@@ -357,6 +357,15 @@ class UserProvisioned(UserEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CompanyIdentityLinked(UserEvent):
+    """A company account (the provider's `iss` and `sub`) bound to this account at its first company
+    sign-in (decision 0031): later sign-ins find the account by it, not by the email alone."""
+
+    name = "user.company_identity_linked"
+    issuer: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class UserLoggedIn(UserEvent):
     name = "user.logged_in"
     method: str = "password"  # or "oidc": company sign-in (decision 0031)

@@ -196,6 +196,9 @@ def user_change_form(user, **overrides) -> dict:
         "skills": "[]",
         "is_available": "on",
         "is_active": "on",
+        # The company-account inline (accounts.admin.CompanyIdentityInline): its formset's counts.
+        "company_identities-TOTAL_FORMS": "0",
+        "company_identities-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

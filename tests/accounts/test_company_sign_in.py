@@ -26,8 +26,12 @@ MAPPING = {
 }
 
 
+ISSUER = "https://idp.corp.example"
+
+
 def claims(email="ada@corp.example", groups=(), verified=True, **more):
-    return {"email": email, "email_verified": verified, "groups": list(groups), "given_name": "Ada", **more}
+    base = {"iss": ISSUER, "sub": f"sub-of-{email}", "email": email, "email_verified": verified}
+    return {**base, "groups": list(groups), "given_name": "Ada", **more}
 
 
 @pytest.fixture
@@ -149,3 +153,40 @@ def test_the_admin_login_page_offers_company_sign_in_only_when_configured(client
     with override_settings(OIDC_ISSUER="https://id.corp.example", OIDC_PROVIDER_NAME="Corp SSO"):
         page = client.get("/admin/login/?next=/admin/tickets/").content.decode()
     assert 'href="/sso/login/?next=/admin/tickets/"' in page and "Sign in with Corp SSO" in page
+
+
+# --- The company account is bound at the first sign-in ---------------------------------------------
+
+
+@override_settings(OIDC_CREATE_USERS=True)
+def test_the_first_sign_in_binds_the_company_account_and_a_changed_address_still_finds_it():
+    with captured_events(events.CompanyIdentityLinked) as seen:
+        first = sso.sign_in(claims=claims(email="ada@corp.example", sub="0001"))
+    assert [e.target_id for e in seen] == [first.pk]
+    # The provider renames her address: the same person, the same account, no second one.
+    again = sso.sign_in(claims=claims(email="ada.lovelace@corp.example", sub="0001"))
+    assert again == first and User.objects.count() == 1
+
+
+@override_settings(OIDC_CREATE_USERS=True)
+def test_an_address_handed_to_someone_else_at_the_provider_does_not_open_the_old_account():
+    """Ada left; the provider gave ada@ to a new hire (another subject). The new hire is refused,
+    never signed in as Ada with her tickets and role."""
+    ada = sso.sign_in(claims=claims(email="ada@corp.example", sub="0001"))
+    with captured_events(events.CompanySignInRefused) as seen, pytest.raises(SignInRefused) as refused:
+        sso.sign_in(claims=claims(email="ada@corp.example", sub="0999"))
+    assert refused.value.code == "oidc_other_company_account"
+    assert [(e.target_id, e.reason) for e in seen] == [(ada.pk, "oidc_other_company_account")]
+
+
+def test_an_existing_password_account_is_bound_at_its_first_company_sign_in():
+    person = UserFactory(email="grace@corp.example", role=Role.EMPLOYEE)
+    assert sso.sign_in(claims=claims(email="grace@corp.example", sub="0042")) == person
+    assert person.company_identities.get().subject == "0042"
+
+
+def test_a_token_without_a_subject_names_nobody():
+    UserFactory(email="ada@corp.example", role=Role.EMPLOYEE)
+    with pytest.raises(SignInRefused) as refused:
+        sso.sign_in(claims=claims(email="ada@corp.example", sub=""))
+    assert refused.value.code == "oidc_no_subject"

@@ -395,6 +395,7 @@ AUDIT_TESTS = {
     "log::test_signup_and_departments_are_logged": ["accounts.services.user_signup"],
     "log::test_company_sign_in_is_logged_the_account_made_its_role_from_the_groups_and_a_refusal": [
         "accounts.services.user_provision",
+        "accounts.services.company_identity_link",
         "accounts.services.user_apply_directory",
         "accounts.services.company_sign_in_refused",
     ],

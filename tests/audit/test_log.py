@@ -135,14 +135,20 @@ def test_signup_and_departments_are_logged(api, people):
 
 @override_settings(OIDC_GROUP_ROLES={"hd-net-agents": "agent"}, OIDC_GROUP_DEPARTMENTS={"hd-net-agents": "Network"})
 def test_company_sign_in_is_logged_the_account_made_its_role_from_the_groups_and_a_refusal(department):
-    claims = {"email": "ada@corp.example", "email_verified": True, "given_name": "Ada", "groups": ["hd-net-agents"]}
+    claims = {"iss": "https://idp.corp.example", "sub": "0001", "email": "ada@corp.example", "email_verified": True}
+    claims |= {"given_name": "Ada", "groups": ["hd-net-agents"]}
     with delivered():
         ada = sso.sign_in(claims=claims)
         sso.sign_in(claims={**claims, "groups": []})  # left the group at the provider
         UserFactory(email="gone@corp.example", is_active=False)
         with pytest.raises(SignInRefused):
-            sso.sign_in(claims={**claims, "email": "gone@corp.example"})
+            sso.sign_in(claims={**claims, "sub": "0002", "email": "gone@corp.example"})
     assert entries(action="user.provisioned")[0].object_id == ada.pk
+    [linked] = entries(action="user.company_identity_linked")  # bound once, at the first sign-in
+    assert (linked.object_id, linked.details.get("issuer")) == (
+        ada.pk,
+        "https://idp.corp.example",
+    )
     role_changes = entries(action="user.role_changed", object_id=ada.pk)
     assert [entry.changes["role"] for entry in role_changes] == [["agent", "employee"]]
     assert [entry.actor_id for entry in role_changes] == [None]  # the provider's directory, not a person
