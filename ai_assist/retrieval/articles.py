@@ -37,8 +37,8 @@ from ai_assist.retrieval.corpus import Corpus, vectors_of
 KB = "helpdesk_kb"
 BATCH_ROWS = 2_000  # records per Chroma write in a rebuild
 NEAREST_UNITS = 60  # units asked of the HNSW index per question
-VECTOR_ARTICLES = 15  # of their articles, the first this many are candidates
-KEYWORD_ARTICLES = 10  # articles asked of the full-text search per question
+VECTOR_ARTICLES = 10  # of their articles, the first this many are candidates
+KEYWORD_ARTICLES = 5  # articles asked of the full-text search per question
 OVERFETCH = 4  # an unfiltered query this many times larger before a filtered one (see _nearest)
 UNREADABLE = 1_000  # the visibility of a unit without one: readable by nobody
 
@@ -152,9 +152,11 @@ class ArticleChunkCorpus(Corpus[None]):
     def _read(self, ask: Callable):
         """`ask(collection)`; with the embedded index, once more after reopening it if it fails: another
         process wrote it and this process's Chroma caches are stale ("Nothing found on disk")."""
+        from chromadb.errors import InternalError
+
         try:
             return ask(self.collection())
-        except Exception:
+        except InternalError:
             if settings.CHROMA_URL:
                 raise
             chroma._reopen_embedded()
@@ -165,11 +167,16 @@ class ArticleChunkCorpus(Corpus[None]):
         `embedding`, nearest first. Most units are readable by everyone, so first one unfiltered
         query `OVERFETCH` times larger, its unreadable units dropped; only when too few are left,
         one query with a `where` filter (a filter costs Chroma far more than the larger query)."""
+        from chromadb.errors import InvalidArgumentError
+
         include = ["metadatas", "distances"]
         vector = [np.asarray(embedding, dtype=np.float32)]
         unfiltered = level >= self._top_level()
         wanted = n if unfiltered else n * OVERFETCH
-        found = self._read(lambda c: c.query(query_embeddings=vector, n_results=wanted, include=include))
+        try:
+            found = self._read(lambda c: c.query(query_embeddings=vector, n_results=wanted, include=include))
+        except InvalidArgumentError:  # vectors of another width: an index of another model, not rebuilt yet
+            return []
         hits = self._readable_hits(found, level)
         if not unfiltered and len(hits) < n and len(found["ids"][0]) == wanted:
             where = {"visibility": {"$lte": int(level)}}
@@ -230,8 +237,6 @@ class ArticleChunkCorpus(Corpus[None]):
         from knowledge import policies, selectors
         from knowledge.models import Article
 
-        if not self._fits(embedding):
-            return []
         level = policies.max_visibility(reader)
         candidates: dict[str, None] = {}
         for article_id, _ in self._nearest(embedding, level, NEAREST_UNITS):
@@ -274,8 +279,6 @@ class ArticleChunkCorpus(Corpus[None]):
         from knowledge import policies
         from knowledge.models import Article
 
-        if not self._fits(embedding):
-            return []
         level = policies.max_visibility(reader)
         best: dict[str, float] = {}
         for article_id, score in self._nearest(embedding, level, NEAREST_UNITS):
@@ -293,7 +296,7 @@ class ArticleChunkCorpus(Corpus[None]):
         """For each vector, the cosine of the nearest unit of visibility `level` or below (0 when
         there is none): ai_assist.gaps' test of whether the knowledge base covers a question."""
         best = np.zeros(len(vectors), dtype=np.float32)
-        if not len(vectors) or not self._fits(vectors[0]):
+        if not len(vectors):
             return best
         where = None if level >= self._top_level() else {"visibility": {"$lte": int(level)}}
         found = self._read(
@@ -309,9 +312,3 @@ class ArticleChunkCorpus(Corpus[None]):
     def generation(self) -> str:
         """The collection's stamp: it changes with every write (what ai_assist.gaps keys its cache on)."""
         return chroma.generation(self.name)
-
-    def _fits(self, embedding: np.ndarray) -> bool:
-        """Whether the collection has vectors of this width (none: an empty index)."""
-        sample = self._read(lambda c: c.peek(limit=1))
-        vectors = sample.get("embeddings")
-        return vectors is not None and len(vectors) > 0 and len(vectors[0]) == len(embedding)
