@@ -119,3 +119,22 @@ def test_every_cited_article_is_one_the_reader_may_read(people, embedder, specs,
         for pk in set(made) - readable:
             assert f"JX{made.index(pk)}." not in answer.text
         transaction.set_rollback(True)
+
+
+def test_the_keyword_leg_finds_only_what_the_ai_may_read_for_the_reader(people):
+    from knowledge import selectors
+
+    lead = people["lead"]
+
+    def article(title, visibility=Visibility.EVERYONE, publish=True):
+        made = kb.article_create(actor=lead, title=title, body=f"{BODY} Code ZX-4471.", visibility=visibility)
+        return kb.article_publish(actor=lead, article=made) if publish else made
+
+    everyone, agents = article("Jabra for all"), article("Jabra for agents", Visibility.AGENTS)
+    article("Jabra draft", publish=False)
+
+    def found(who):
+        return [hit.article_id for hit in selectors.ai_keyword_hits(user=people[who], text="ZX-4471 jabra", limit=10)]
+
+    assert found("employee") == [everyone.pk]
+    assert set(found("agent")) == set(found("lead")) == {everyone.pk, agents.pk}  # never the draft, even for a lead
