@@ -54,8 +54,9 @@ def article_units(article) -> list[tuple[str, int]]:
 
 @dataclass
 class Units:
-    """The units of a few articles, read from Chroma for one question."""
+    """The units of a few articles for one question: cut from the database rows, vectors from Chroma."""
 
+    titles: dict[str, str]  # article id -> title, of the articles the reader may read
     article_ids: list[str]
     texts: list[str]
     vectors: np.ndarray
@@ -198,44 +199,54 @@ class ArticleChunkCorpus(Corpus[None]):
             if int((meta or {}).get("visibility", UNREADABLE)) <= level
         ]
 
-    def _units(self, article_ids: list[str], level: int) -> Units:
-        """Every unit of these articles of visibility `level` or below, in text order per article."""
-        data = (
-            self._read(
-                lambda c: c.get(
-                    where={"article_id": {"$in": article_ids}}, include=["embeddings", "documents", "metadatas"]
-                )
-            )
-            if article_ids
-            else {"ids": []}
+    def _units(self, reader, article_ids: list[str]) -> Units:
+        """Every unit of these articles that the AI may read for `reader` (read back through
+        knowledge.policies first, so nothing else is ranked), in text order, with its vector.
+        The units are cut again from the database row (the index cut them the same way); only
+        their vectors are read from Chroma, by id ("<article>:<version>:<n>": a unit of another
+        version, not re-indexed yet, is left out)."""
+        from knowledge import policies
+        from knowledge.models import Article
+
+        rows = (
+            Article.objects.filter(policies.ai_readable_articles(reader), pk__in=article_ids)
+            .only("id", "title", "version", "summary", "body")
+            .in_bulk()
         )
-        metadatas = [meta or {} for meta in data.get("metadatas") or []]
-        keep = [i for i, meta in enumerate(metadatas) if int(meta.get("visibility", UNREADABLE)) <= level]
-        metadatas = [metadatas[i] for i in keep]
-        documents = data.get("documents") or []
-        vectors = vectors_of(data)
-        ids = [str(meta.get("article_id", "")) for meta in metadatas]
-        positions = np.asarray([int(meta.get("chunk", 0)) for meta in metadatas], dtype=np.int32)
+        ids, article_of, texts, positions, blocks = [], [], [], [], []
+        titles = {}
+        for article_id in article_ids:
+            article = rows.get(article_id)
+            if article is None:
+                continue
+            titles[article_id] = article.title
+            for n, (text, block) in enumerate(article_units(article)):
+                ids.append(f"{article.pk}:{article.version}:{n}")
+                article_of.append(article_id)
+                texts.append(text)
+                positions.append(n)
+                blocks.append(block)
+        found = self._read(lambda c: c.get(ids=ids, include=["embeddings"])) if ids else {"ids": []}
+        row_of = {unit_id: row for row, unit_id in enumerate(found["ids"])}
+        vectors = vectors_of(found)
+        keep = [i for i, unit_id in enumerate(ids) if unit_id in row_of]
         grouped: dict[str, list[int]] = {}
-        for row, article_id in enumerate(ids):
-            grouped.setdefault(article_id, []).append(row)
+        for row, i in enumerate(keep):
+            grouped.setdefault(article_of[i], []).append(row)
         return Units(
-            article_ids=ids,
-            texts=[documents[i] for i in keep],
-            vectors=vectors[keep] if len(keep) else vectors[:0],
-            positions=positions,
-            blocks=np.asarray([int(meta.get("block", 0)) for meta in metadatas], dtype=np.int32),
-            rows_of={
-                article_id: np.asarray(sorted(rows, key=lambda row: positions[row]), dtype=np.int64)
-                for article_id, rows in grouped.items()
-            },
+            titles=titles,
+            article_ids=[article_of[i] for i in keep],
+            texts=[texts[i] for i in keep],
+            vectors=vectors[[row_of[ids[i]] for i in keep]] if keep else vectors[:0],
+            positions=np.asarray([positions[i] for i in keep], dtype=np.int32),
+            blocks=np.asarray([blocks[i] for i in keep], dtype=np.int32),
+            rows_of={article_id: np.asarray(rows_, dtype=np.int64) for article_id, rows_ in grouped.items()},
         )
 
     def rank(self, *, reader, question: str, embedding: np.ndarray, limit: int = 10) -> list[Source]:
         """The articles `reader` may read that answer `question` best (hybrid: keyword and
         vector over their units), best first, each with all its units scored."""
         from knowledge import policies, selectors
-        from knowledge.models import Article
 
         level = policies.max_visibility(reader)
         candidates: dict[str, None] = {}
@@ -245,18 +256,13 @@ class ArticleChunkCorpus(Corpus[None]):
                 break
         for hit in selectors.ai_keyword_hits(user=reader, text=question, limit=KEYWORD_ARTICLES):
             candidates.setdefault(str(hit.article_id), None)
-        units = self._units(list(candidates), level)
+        units = self._units(reader, list(candidates))
         if not units.texts:
             return []
         rows, fused, cosine = HybridIndex(units.texts, units.vectors).rank(question, embedding, level=0)
-        # A few spare, for articles hidden since they were indexed (dropped by the read-back).
-        best = top_sources(rows, fused, units.article_ids, limit + 5)
-        titles = dict(
-            Article.objects.filter(policies.ai_readable_articles(reader), pk__in=list(best)).values_list("id", "title")
-        )
         return build_sources(
-            best=best,
-            titles=titles,
+            best=top_sources(rows, fused, units.article_ids, limit),
+            titles=units.titles,
             rows=rows,
             fused=fused,
             cosine=cosine,
@@ -277,20 +283,15 @@ class ArticleChunkCorpus(Corpus[None]):
                 Passage(s.passage.id, "article", s.passage.title, s.passage.text, float(s.best_cosine)) for s in sources
             ]
         from knowledge import policies
-        from knowledge.models import Article
 
-        level = policies.max_visibility(reader)
         best: dict[str, float] = {}
-        for article_id, score in self._nearest(embedding, level, NEAREST_UNITS):
+        for article_id, score in self._nearest(embedding, policies.max_visibility(reader), NEAREST_UNITS):
             best.setdefault(article_id, score)
             if len(best) >= limit + 5:
                 break
-        titles = dict(
-            Article.objects.filter(policies.ai_readable_articles(reader), pk__in=list(best)).values_list("id", "title")
-        )
-        kept = [article_id for article_id in best if article_id in titles][:limit]
-        units = self._units(kept, level)
-        return [Passage(pk, "article", titles[pk], joined(units.of(pk)), best[pk]) for pk in kept]
+        units = self._units(reader, list(best))
+        kept = [article_id for article_id in best if article_id in units.rows_of][:limit]
+        return [Passage(pk, "article", units.titles[pk], joined(units.of(pk)), best[pk]) for pk in kept]
 
     def best_cosines(self, vectors: np.ndarray, level: int) -> np.ndarray:
         """For each vector, the cosine of the nearest unit of visibility `level` or below (0 when
