@@ -12,11 +12,11 @@ Search runs where the data lives; a process keeps no copy of the collection (doc
   the asker's visibility applied to those units before anything is ranked, together with the
   best articles of the database's full-text search, scoped to what the AI may read for the
   asker (knowledge.selectors.ai_keyword_hits);
-- ranking: every unit of those articles (read from Chroma by article id) scored hybrid
-  (ai_assist.ml.answer.HybridIndex: cosine + BM25 over those units, fused by z-scores), an
-  article ranking as its best unit;
-- the articles are then read back through knowledge.policies (`ai_readable_articles`), so an
-  article hidden since it was indexed never reaches the asker.
+- read-back: those articles through knowledge.policies (`ai_readable_articles`), so an article
+  hidden since it was indexed never reaches the asker and nothing unreadable is ranked; their
+  units cut again from the rows (`article_units`), only the units' vectors read from Chroma by id;
+- ranking: those units scored hybrid (ai_assist.ml.answer.HybridIndex: cosine + BM25 over those
+  units, fused by z-scores), an article ranking as its best unit.
 A write is in Chroma and the database at once, so every process's next search sees it.
 """
 
