@@ -138,3 +138,24 @@ def test_the_keyword_leg_finds_only_what_the_ai_may_read_for_the_reader(people):
 
     assert found("employee") == [everyone.pk]
     assert set(found("agent")) == set(found("lead")) == {everyone.pk, agents.pk}  # never the draft, even for a lead
+
+
+def test_an_employee_finds_the_article_for_everyone_behind_many_nearer_ones_for_agents(people, embedder, monkeypatch):
+    """The unfiltered query is over-fetched; when the units the reader may read are crowded out of
+    it, a filtered query finds them."""
+    monkeypatch.setattr(articles_module, "NEAREST_UNITS", 2)
+    monkeypatch.setattr(articles_module, "OVERFETCH", 2)
+    lead, corpus = people["lead"], retrieval.article_corpus()
+
+    def article(title, body, visibility):
+        made = kb.article_create(actor=lead, title=title, body=body, visibility=visibility)
+        made = kb.article_publish(actor=lead, article=made)
+        corpus.upsert(made)
+        return made
+
+    for n in range(6):
+        article(f"Jabra for agents {n}", "To pair the Jabra headset with Teams, hold its button.", Visibility.AGENTS)
+    everyone = article("Spare headsets", "Every meeting room keeps a spare headset in its drawer.", Visibility.EVERYONE)
+    vector = embeddings.embed_one(QUESTION)
+    assert [hit.id for hit in corpus.search(reader=people["employee"], embedding=vector)] == [everyone.pk]
+    assert everyone.pk not in [hit.id for hit in corpus.search(reader=people["agent"], embedding=vector)]  # nearer
