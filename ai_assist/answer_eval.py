@@ -76,7 +76,7 @@ def load_corpus(rows: list[dict], *, progress: Callable = iter) -> dict[str, str
     # The events index each article as it is published; one the delivery has not reached yet
     # (a broker configured, a retry pending) is indexed by the same code here.
     corpus = retrieval.article_corpus()
-    indexed = set(corpus.snapshot().article_ids)
+    indexed = corpus.indexed(made)
     for article in Article.objects.filter(pk__in=[pk for pk in made if pk not in indexed]).select_related("category"):
         corpus.upsert(article)
     return made

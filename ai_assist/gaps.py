@@ -42,7 +42,7 @@ MAX_QUESTIONS = 1_000
 # MiniLM cosine of the best article unit (a sentence or a step): on the intranet QA set, 94% of
 # answerable questions reach it with a unit of their article; with that article removed, 53% fall below.
 WEAK_BELOW = 0.55
-BLOCK = 64  # items per similarity block: 64 x 100k units is 25 MB
+BLOCK = 64  # items per Chroma query
 VECTORS_KEPT = 20_000
 MATCHES_KEPT = 50_000
 GAP_MODEL = "gap-clusters-v1"
@@ -97,29 +97,27 @@ def forget_questions(message_ids) -> None:
 
 def best_matches(ids: list[str], vectors: np.ndarray, visibilities: list[int]) -> np.ndarray:
     """For each item, the best cosine of an article unit of a visibility its asker may read (0
-    when there is none). Kept per item until the article index changes: the cost is items x
-    units (about 0.1 s for 2,000 tickets against 2,000 units), so a report is paid for once."""
-    snapshot = retrieval.article_corpus().snapshot()
+    when there is none): one query of Chroma's HNSW index per block of items of one level. Kept
+    per item until the article index changes, so a report is paid for once."""
+    corpus = retrieval.article_corpus()
     best = np.zeros(len(vectors), dtype=np.float32)
-    if not len(vectors) or not snapshot.ids or snapshot.vectors.shape[1] != vectors.shape[1]:
+    if not len(vectors):
         return best
+    generation = corpus.generation()
     # The item's vector is part of the key: a ticket edited since has another.
     keys = [
-        (snapshot.generation, item_id, level, hash(vector.tobytes()))
+        (generation, item_id, level, hash(vector.tobytes()))
         for item_id, level, vector in zip(ids, visibilities, vectors, strict=True)
     ]
     with _matches_lock:
         known = {i: _matches[key] for i, key in enumerate(keys) if key in _matches}
     todo = np.asarray([i for i in range(len(keys)) if i not in known], dtype=np.int64)
     levels = np.asarray(visibilities)
-    readable = {level: snapshot.visibility <= level for level in set(visibilities)}
-    for start in range(0, len(todo), BLOCK):
-        part = todo[start : start + BLOCK]
-        scores = vectors[part] @ snapshot.vectors.T  # BLOCK x units: no copy of the index per level
-        for level, columns in readable.items():
-            rows = np.flatnonzero(levels[part] == level)
-            if len(rows) and columns.any():
-                best[part[rows]] = scores[rows][:, columns].max(axis=1)
+    for level in set(levels[todo].tolist()) if len(todo) else ():
+        rows = todo[levels[todo] == level]
+        for start in range(0, len(rows), BLOCK):
+            part = rows[start : start + BLOCK]
+            best[part] = corpus.best_cosines(vectors[part], level)
     for i, value in known.items():
         best[i] = value
     with _matches_lock:

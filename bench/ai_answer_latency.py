@@ -222,8 +222,6 @@ def run(argv: list[str] | None = None) -> dict:
         started = time.perf_counter()
         articles = Article.objects.filter(kb_policies.articles_ai_reads()).select_related("category").order_by("id")
         units = retrieval.article_corpus().rebuild(articles.iterator(chunk_size=500), batch=256)
-        corpus = retrieval.article_corpus()
-        corpus.snapshot().index()  # the snapshot and its keyword index, as a first question builds them
         # The server closes its SQLite connection after every request, and the closing connection
         # refreshes the planner's statistics (helpdesk/sqlite): so here, once the data is loaded.
         connection.close()

@@ -241,3 +241,12 @@ def search_hits_for(
     if not query.terms:
         raise Invalid("Search for at least one word.", errors={"q": ["No words to search for."]})
     return SearchResults(query=query, scope=search_scope_for(user=user, status=status, category=category, tags=tags))
+
+
+def ai_keyword_hits(*, user: User, text: str, limit: int) -> list[search.Hit]:
+    """The best `limit` articles the AI may read for `user` (policies.ai_readable_articles) that
+    match words of `text`, best first, by the database's full-text search: the chatbot's keyword
+    leg. The scope is in the search query itself, so nothing else is ranked or counted."""
+    query = search.parse_query(text)
+    scope = search.Scope(statuses=(Status.PUBLISHED,), max_visibility=policies.max_visibility(user))
+    return search.backend().ranked(query, scope, offset=0, limit=limit)

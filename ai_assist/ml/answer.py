@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -83,7 +83,12 @@ def units_of(text: str) -> list[tuple[str, int]]:
 
 def terms_of(text: str) -> list[str]:
     """Keyword terms: tokens without stop words, lightly stemmed (the same rule for units and questions)."""
-    return [stem(word) for word in tokens(text) if word not in STOP_WORDS]
+    return [_stem(word) for word in tokens(text) if word not in STOP_WORDS]
+
+
+# Units are read from the index per question and tokenised then: a word's stem is remembered
+# (words, not texts: bounded by the vocabulary, not by the size of the knowledge base).
+_stem = lru_cache(maxsize=65_536)(stem)
 
 
 def identifiers(text: str) -> set[str]:

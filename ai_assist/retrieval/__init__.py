@@ -5,12 +5,13 @@ collection, each owning its writes and its search.
 - `corpus`: what the corpora share (a collection and this process's snapshot of it);
 - `tickets`: `TicketCorpus` (one vector per ticket's public text);
 - `articles`: `ArticleChunkCorpus` (published articles sentence by sentence, with their visibility;
-  ranked hybrid, keyword and vector);
+  candidates from Chroma's HNSW index and the database's full-text search, ranked hybrid; no
+  copy in the process: docs/decisions/0035);
 - `similar`: similar-ticket ranking over the ticket corpus.
 
-Visibility is applied before ranking, never by asking Chroma to filter: a mask over the
-snapshot's rows (tickets: from the database through tickets.policies; article chunks: their
-visibility against knowledge.policies), then the hits are read back through the same rule.
+Visibility is applied before ranking (tickets: a mask over the snapshot's rows, from the database
+through tickets.policies; article units: their visibility against knowledge.policies, checked on
+each unit Chroma returns), then the hits are read back through the same rule.
 `manage.py reindex` rebuilds both collections; ai_assist.subscribers keeps them current.
 """
 

@@ -7,28 +7,40 @@ version, visibility (the lowest role that may read it), category, title, its pos
 list it belongs to. Units, not 1,000-character chunks: on the development set a question's best
 sentence finds the right article far more often than its best chunk (docs/ai.md).
 
-The snapshot holds the visibilities as one array, so the rows an asker may read are a comparison
-computed before ranking, with no database round trip and no Chroma filter; ranking is hybrid
-(ai_assist.ml.answer.HybridIndex: BM25 per visibility level + cosine, fused by z-scores over the
-readable rows). The articles of the best rows are then read back through knowledge.policies
-(`ai_readable_articles`), so an article hidden since it was indexed never reaches the asker.
+Search runs where the data lives; a process keeps no copy of the collection (docs/decisions/0035):
+- candidates: the articles of the units nearest the question in Chroma's HNSW index (`query`),
+  the asker's visibility applied to those units before anything is ranked, together with the
+  best articles of the database's full-text search, scoped to what the AI may read for the
+  asker (knowledge.selectors.ai_keyword_hits);
+- read-back: those articles through knowledge.policies (`ai_readable_articles`), so an article
+  hidden since it was indexed never reaches the asker and nothing unreadable is ranked; their
+  units cut again from the rows (`article_units`), only the units' vectors read from Chroma by id;
+- ranking: those units scored hybrid (ai_assist.ml.answer.HybridIndex: cosine + BM25 over those
+  units, fused by z-scores), an article ranking as its best unit.
+A write is in Chroma and the database at once, so every process's next search sees it.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
 from ai_assist import embeddings
 from ai_assist.ml.answer import HybridIndex, Source, build_sources, joined, top_sources, units_of
 from ai_assist.ml.compose import Passage
+from ai_assist.retrieval import chroma
 from ai_assist.retrieval.corpus import Corpus, vectors_of
 
 KB = "helpdesk_kb"
 BATCH_ROWS = 2_000  # records per Chroma write in a rebuild
+NEAREST_UNITS = 60  # units asked of the HNSW index per question
+VECTOR_ARTICLES = 10  # of their articles, the first this many are candidates
+KEYWORD_ARTICLES = 5  # articles asked of the full-text search per question
+OVERFETCH = 4  # an unfiltered query this many times larger before a filtered one (see _nearest)
+UNREADABLE = 1_000  # the visibility of a unit without one: readable by nobody
 
 
 def article_text(article) -> str:
@@ -41,35 +53,22 @@ def article_units(article) -> list[tuple[str, int]]:
 
 
 @dataclass
-class ChunkSnapshot:
-    """Every unit in memory, row by row: ranking and the readers' masks run over these."""
+class Units:
+    """The units of a few articles for one question: cut from the database rows, vectors from Chroma."""
 
-    generation: str
-    ids: list[str]  # "<article id>:<version>:<n>"
+    titles: dict[str, str]  # article id -> title, of the articles the reader may read
     article_ids: list[str]
-    titles: list[str]
-    texts: list[str]  # as written (not normalised): what an answer quotes
-    visibility: np.ndarray  # per row, the lowest role that may read the article
+    texts: list[str]
     vectors: np.ndarray
-    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    blocks: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    rows_of: dict[str, np.ndarray] = field(default_factory=dict)  # article id -> its rows in text order
-    _index: HybridIndex | None = None
-    _index_lock: threading.Lock = field(default_factory=threading.Lock)
+    positions: np.ndarray
+    blocks: np.ndarray
+    rows_of: dict[str, np.ndarray]  # article id -> its rows in text order
 
-    def index(self) -> HybridIndex:
-        """The hybrid index over these rows (built on first use: about 2 s per 10,000 articles)."""
-        if self._index is None:
-            with self._index_lock:
-                if self._index is None:
-                    self._index = HybridIndex(self.texts, self.vectors, self.visibility)
-        return self._index
-
-    def article_units(self, article_id: str) -> list[tuple[str, int]]:
+    def of(self, article_id: str) -> list[tuple[str, int]]:
         return [(self.texts[row], int(self.blocks[row])) for row in self.rows_of.get(article_id, ())]
 
 
-class ArticleChunkCorpus(Corpus[ChunkSnapshot]):
+class ArticleChunkCorpus(Corpus[None]):
     name = KB
 
     # --- writes ---------------------------------------------------------------------------
@@ -139,65 +138,138 @@ class ArticleChunkCorpus(Corpus[ChunkSnapshot]):
         self._changed()
         return written
 
+    def indexed(self, article_ids: Iterable[str]) -> set[str]:
+        """Which of these articles have units in the collection."""
+        wanted = [str(pk) for pk in article_ids]
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            got = self._read(lambda c, part=part: c.get(where={"article_id": {"$in": part}}, include=["metadatas"]))
+            found |= {str((meta or {}).get("article_id", "")) for meta in got.get("metadatas") or []}
+        return found
+
     # --- reads ----------------------------------------------------------------------------
 
-    def _load(self, data: dict, generation: str) -> ChunkSnapshot:
-        metadatas = [meta or {} for meta in data.get("metadatas") or []]
-        article_ids = [str(meta.get("article_id", "")) for meta in metadatas]
-        positions = np.asarray([int(meta.get("chunk", 0)) for meta in metadatas], dtype=np.int32)
-        grouped: dict[str, list[int]] = {}
-        for row, article_id in enumerate(article_ids):
-            grouped.setdefault(article_id, []).append(row)
-        return ChunkSnapshot(
-            generation=generation,
-            ids=list(data["ids"]),
-            article_ids=article_ids,
-            titles=[str(meta.get("title", "")) for meta in metadatas],
-            texts=list(data.get("documents") or []),
-            # An unknown visibility is readable by nobody.
-            visibility=np.asarray([int(meta.get("visibility", 1_000)) for meta in metadatas], dtype=np.int32),
-            vectors=vectors_of(data),
-            positions=positions,
-            blocks=np.asarray([int(meta.get("block", 0)) for meta in metadatas], dtype=np.int32),
-            rows_of={
-                article_id: np.asarray(sorted(rows, key=lambda row: positions[row]), dtype=np.int64)
-                for article_id, rows in grouped.items()
-            },
-        )
+    def _read(self, ask: Callable):
+        """`ask(collection)`; with the embedded index, once more after reopening it if it fails: another
+        process wrote it and this process's Chroma caches are stale ("Nothing found on disk")."""
+        from chromadb.errors import InternalError
 
-    def readable(self, snapshot: ChunkSnapshot, reader) -> np.ndarray:
-        """The rows `reader` may read: the mask applied before any ranking."""
+        try:
+            return ask(self.collection())
+        except InternalError:
+            if settings.CHROMA_URL:
+                raise
+            chroma._reopen_embedded()
+            return ask(self.collection())
+
+    def _nearest(self, embedding: np.ndarray, level: int, n: int) -> list[tuple[str, float]]:
+        """(article id, cosine) of the `n` units of visibility `level` or below nearest to
+        `embedding`, nearest first. Most units are readable by everyone, so first one unfiltered
+        query `OVERFETCH` times larger, its unreadable units dropped; only when too few are left,
+        one query with a `where` filter (a filter costs Chroma far more than the larger query)."""
+        from chromadb.errors import InvalidArgumentError
+
+        include = ["metadatas", "distances"]
+        vector = [np.asarray(embedding, dtype=np.float32)]
+        unfiltered = level >= self._top_level()
+        wanted = n if unfiltered else n * OVERFETCH
+        try:
+            found = self._read(lambda c: c.query(query_embeddings=vector, n_results=wanted, include=include))
+        except InvalidArgumentError:  # vectors of another width: an index of another model, not rebuilt yet
+            return []
+        hits = self._readable_hits(found, level)
+        if not unfiltered and len(hits) < n and len(found["ids"][0]) == wanted:
+            where = {"visibility": {"$lte": int(level)}}
+            found = self._read(lambda c: c.query(query_embeddings=vector, n_results=n, where=where, include=include))
+            hits = self._readable_hits(found, level)
+        return hits[:n]
+
+    @staticmethod
+    def _top_level() -> int:
+        from knowledge.models import Visibility
+
+        return max(Visibility.values)
+
+    @staticmethod
+    def _readable_hits(found: dict, level: int) -> list[tuple[str, float]]:
+        return [
+            (str(meta.get("article_id", "")), 1.0 - float(distance))
+            for meta, distance in zip(found["metadatas"][0], found["distances"][0], strict=True)
+            if int((meta or {}).get("visibility", UNREADABLE)) <= level
+        ]
+
+    def _units(self, reader, article_ids: list[str]) -> Units:
+        """Every unit of these articles that the AI may read for `reader` (read back through
+        knowledge.policies first, so nothing else is ranked), in text order, with its vector.
+        The units are cut again from the database row (the index cut them the same way); only
+        their vectors are read from Chroma, by id ("<article>:<version>:<n>": a unit of another
+        version, not re-indexed yet, is left out)."""
         from knowledge import policies
+        from knowledge.models import Article
 
-        return snapshot.visibility <= policies.max_visibility(reader)
+        rows = (
+            Article.objects.filter(policies.ai_readable_articles(reader), pk__in=article_ids)
+            .only("id", "title", "version", "summary", "body")
+            .in_bulk()
+        )
+        ids, article_of, texts, positions, blocks = [], [], [], [], []
+        titles = {}
+        for article_id in article_ids:
+            article = rows.get(article_id)
+            if article is None:
+                continue
+            titles[article_id] = article.title
+            for n, (text, block) in enumerate(article_units(article)):
+                ids.append(f"{article.pk}:{article.version}:{n}")
+                article_of.append(article_id)
+                texts.append(text)
+                positions.append(n)
+                blocks.append(block)
+        found = self._read(lambda c: c.get(ids=ids, include=["embeddings"])) if ids else {"ids": []}
+        row_of = {unit_id: row for row, unit_id in enumerate(found["ids"])}
+        vectors = vectors_of(found)
+        keep = [i for i, unit_id in enumerate(ids) if unit_id in row_of]
+        grouped: dict[str, list[int]] = {}
+        for row, i in enumerate(keep):
+            grouped.setdefault(article_of[i], []).append(row)
+        return Units(
+            titles=titles,
+            article_ids=[article_of[i] for i in keep],
+            texts=[texts[i] for i in keep],
+            vectors=vectors[[row_of[ids[i]] for i in keep]] if keep else vectors[:0],
+            positions=np.asarray([positions[i] for i in keep], dtype=np.int32),
+            blocks=np.asarray([blocks[i] for i in keep], dtype=np.int32),
+            rows_of={article_id: np.asarray(rows_, dtype=np.int64) for article_id, rows_ in grouped.items()},
+        )
 
     def rank(self, *, reader, question: str, embedding: np.ndarray, limit: int = 10) -> list[Source]:
         """The articles `reader` may read that answer `question` best (hybrid: keyword and
         vector over their units), best first, each with all its units scored."""
-        from knowledge import policies
-        from knowledge.models import Article
+        from knowledge import policies, selectors
 
-        snapshot = self.snapshot()
-        if not snapshot.ids or snapshot.vectors.shape[1] != len(embedding):
+        level = policies.max_visibility(reader)
+        candidates: dict[str, None] = {}
+        for article_id, _ in self._nearest(embedding, level, NEAREST_UNITS):
+            candidates.setdefault(article_id, None)
+            if len(candidates) >= VECTOR_ARTICLES:
+                break
+        for hit in selectors.ai_keyword_hits(user=reader, text=question, limit=KEYWORD_ARTICLES):
+            candidates.setdefault(str(hit.article_id), None)
+        units = self._units(reader, list(candidates))
+        if not units.texts:
             return []
-        rows, fused, cosine = snapshot.index().rank(question, embedding, level=policies.max_visibility(reader))
-        if not len(rows):
-            return []
-        # A few spare, for articles hidden since they were indexed (dropped by the read-back).
-        best = top_sources(rows, fused, snapshot.article_ids, limit + 5)
-        titles = dict(
-            Article.objects.filter(policies.ai_readable_articles(reader), pk__in=list(best)).values_list("id", "title")
-        )
+        rows, fused, cosine = HybridIndex(units.texts, units.vectors).rank(question, embedding, level=0)
         return build_sources(
-            best=best,
-            titles=titles,
+            best=top_sources(rows, fused, units.article_ids, limit),
+            titles=units.titles,
             rows=rows,
             fused=fused,
             cosine=cosine,
-            rows_of=snapshot.rows_of,
-            texts=snapshot.texts,
-            positions=snapshot.positions,
-            blocks=snapshot.blocks,
+            rows_of=units.rows_of,
+            texts=units.texts,
+            positions=units.positions,
+            blocks=units.blocks,
             limit=limit,
         )
 
@@ -205,33 +277,39 @@ class ArticleChunkCorpus(Corpus[ChunkSnapshot]):
         """The articles `reader` may read nearest to `embedding`, best first, one passage each
         (its text as indexed: prose and numbered steps; score: its best unit's cosine). With
         `question`, ranked hybrid (keyword and vector); without, by cosine alone."""
-        snapshot = self.snapshot()
-        if not snapshot.ids or snapshot.vectors.shape[1] != len(embedding):
-            return []
         if question:
             sources = self.rank(reader=reader, question=question, embedding=embedding, limit=limit)
             return [
                 Passage(s.passage.id, "article", s.passage.title, s.passage.text, float(s.best_cosine)) for s in sources
             ]
         from knowledge import policies
-        from knowledge.models import Article
 
-        rows = np.flatnonzero(self.readable(snapshot, reader))
-        if not len(rows):
-            return []
-        scores = snapshot.vectors[rows] @ np.asarray(embedding, dtype=np.float32)
         best: dict[str, float] = {}
-        for i in np.argsort(-scores, kind="stable").tolist():
-            article_id = snapshot.article_ids[rows[i]]
-            if article_id not in best:
-                best[article_id] = float(scores[i])
-                if len(best) >= limit + 5:
-                    break
-        titles = dict(
-            Article.objects.filter(policies.ai_readable_articles(reader), pk__in=list(best)).values_list("id", "title")
+        for article_id, score in self._nearest(embedding, policies.max_visibility(reader), NEAREST_UNITS):
+            best.setdefault(article_id, score)
+            if len(best) >= limit + 5:
+                break
+        units = self._units(reader, list(best))
+        kept = [article_id for article_id in best if article_id in units.rows_of][:limit]
+        return [Passage(pk, "article", units.titles[pk], joined(units.of(pk)), best[pk]) for pk in kept]
+
+    def best_cosines(self, vectors: np.ndarray, level: int) -> np.ndarray:
+        """For each vector, the cosine of the nearest unit of visibility `level` or below (0 when
+        there is none): ai_assist.gaps' test of whether the knowledge base covers a question."""
+        best = np.zeros(len(vectors), dtype=np.float32)
+        if not len(vectors):
+            return best
+        where = None if level >= self._top_level() else {"visibility": {"$lte": int(level)}}
+        found = self._read(
+            lambda c: c.query(
+                query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=1, where=where, include=["distances"]
+            )
         )
-        return [
-            Passage(article_id, "article", titles[article_id], joined(snapshot.article_units(article_id)), score)
-            for article_id, score in best.items()
-            if article_id in titles
-        ][:limit]
+        for i, distances in enumerate(found["distances"]):
+            if len(distances):
+                best[i] = 1.0 - float(distances[0])
+        return best
+
+    def generation(self) -> str:
+        """The collection's stamp: it changes with every write (what ai_assist.gaps keys its cache on)."""
+        return chroma.generation(self.name)

@@ -216,39 +216,6 @@ def test_another_process_writing_the_embedded_index_is_seen_without_a_shared_cac
     assert _ids() == {"mine", "theirs", "theirs-too"}
 
 
-def test_other_processes_writes_are_seen_within_the_refresh_interval_and_own_writes_at_once(settings, monkeypatch):
-    """A process re-reads the collection for writes elsewhere at most every
-    AI_SNAPSHOT_REFRESH_SECONDS (a full read per write elsewhere cost more than the searches);
-    what it wrote itself it sees at once."""
-    import numpy as np
-
-    settings.AI_SNAPSHOT_REFRESH_SECONDS = 60
-    clock = [1000.0]
-    monkeypatch.setattr("ai_assist.retrieval.corpus.time.monotonic", lambda: clock[0])
-    corpus = retrieval.article_corpus()
-
-    def add(unit: str) -> None:
-        corpus.collection().upsert(
-            ids=[unit],
-            embeddings=np.eye(1, 384, dtype=np.float32),
-            documents=[unit],
-            metadatas=[{"article_id": unit, "visibility": 10, "chunk": 0, "block": 0, "title": "t"}],
-        )
-
-    add("own:1:0")
-    corpus._changed()  # this process's write
-    assert corpus.snapshot().ids == ["own:1:0"]
-    add("elsewhere:1:0")
-    chroma.bump_generation(corpus.name)  # another process's write: only the shared stamp moves
-    clock[0] += 59
-    assert corpus.snapshot().ids == ["own:1:0"]  # within the interval: the copy it has
-    clock[0] += 2
-    assert sorted(corpus.snapshot().ids) == ["elsewhere:1:0", "own:1:0"]
-    add("own-again:1:0")
-    corpus._changed()
-    assert "own-again:1:0" in corpus.snapshot().ids  # its own write: at once, interval or not
-
-
 def test_a_collection_larger_than_one_read_is_read_page_by_page(monkeypatch):
     """One unpaged read of 200,000 records exceeds SQLite's variable limit inside Chroma."""
     monkeypatch.setattr(chroma, "READ_PAGE", 3)
@@ -259,8 +226,7 @@ def test_a_collection_larger_than_one_read_is_read_page_by_page(monkeypatch):
         documents=[f"unit {n}" for n in range(7)],
         metadatas=[{"article_id": f"a{n}", "visibility": 10, "chunk": 0, "block": 0, "title": "t"} for n in range(7)],
     )
-    corpus._changed()
-    snapshot = corpus.snapshot()
-    assert sorted(snapshot.ids) == [f"a{n}:1:0" for n in range(7)]
-    assert snapshot.vectors.shape == (7, 384) and snapshot.texts[snapshot.ids.index("a3:1:0")] == "unit 3"
-    assert np.allclose(snapshot.vectors[snapshot.ids.index("a3:1:0")], np.eye(7, 384)[3])
+    read = chroma.read_all(corpus.name, ["embeddings", "documents"])
+    assert sorted(read["ids"]) == [f"a{n}:1:0" for n in range(7)]
+    assert read["embeddings"].shape == (7, 384) and read["documents"][read["ids"].index("a3:1:0")] == "unit 3"
+    assert np.allclose(read["embeddings"][read["ids"].index("a3:1:0")], np.eye(7, 384)[3])
