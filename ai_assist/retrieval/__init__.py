@@ -1,16 +1,18 @@
 """Retrieval: the vector index (Chroma, a store derived from the database) as one corpus per
 collection, each owning its writes and its search.
 
-- `chroma`: the client of this process, collections, and each collection's generation stamp;
-- `corpus`: what the corpora share (a collection and this process's snapshot of it);
-- `tickets`: `TicketCorpus` (one vector per ticket's public text);
+- `chroma`: the client of this process, collections, other processes' writes, and the article
+  collection's generation stamp;
+- `corpus`: the article corpus's base (a collection and this process's snapshot of it);
+- `tickets`: `TicketCorpus` (one vector per ticket's public text), searched where the data lives:
+  Chroma's HNSW index and the database's full-text index, no copy per process (decision 0033);
 - `articles`: `ArticleChunkCorpus` (published articles sentence by sentence, with their visibility;
   ranked hybrid, keyword and vector);
-- `similar`: similar-ticket ranking over the ticket corpus.
+- `similar`: similar-ticket ranking over the candidates the ticket corpus gathers.
 
-Visibility is applied before ranking, never by asking Chroma to filter: a mask over the
-snapshot's rows (tickets: from the database through tickets.policies; article chunks: their
-visibility against knowledge.policies), then the hits are read back through the same rule.
+Visibility is applied before ranking. Tickets: the candidates are kept through tickets.policies'
+scope (a database query) before anything is ranked; article chunks: a mask of their visibility
+against knowledge.policies. The hits are read back through the same rule.
 `manage.py reindex` rebuilds both collections; ai_assist.subscribers keeps them current.
 """
 
