@@ -18,7 +18,9 @@ serves, on the same world:
   reopen interval; for --old, AI_SNAPSHOT_REFRESH_SECONDS=0, so it re-reads then);
 - similar p50/p95 as an employee (own tickets: about N/200), an agent of the 5.5% department
   and an admin (everything), the query vector given (embedding excluded);
-- one embedding p95 (the query text, alone), for scale.
+- one embedding p95 (the query text, alone), for scale;
+- with --recall, HNSW recall@50 against exact search over the index's vectors (200 queries: a
+  vector of the index plus noise), asking for 50 and for 400 (what the serving code asks).
 --old REV measures the code of a git revision too (a temporary `git worktree`), e.g. the commit
 before decision 0033, whose process holds the whole collection.
 """
@@ -178,6 +180,35 @@ result["rss_end_mb"] = rss_mb()
 print(json.dumps(result))
 """
 
+RECALL = r"""
+import json, sys
+import numpy as np
+import django
+django.setup()
+from ai_assist.retrieval import chroma
+from ai_assist.retrieval.tickets import TICKETS
+data = chroma.read_all(TICKETS, ["embeddings"])
+ids, vectors = data["ids"], data["embeddings"]
+rng = np.random.default_rng(3)
+picked = vectors[rng.choice(len(vectors), size=200, replace=False)]
+noise = rng.normal(size=picked.shape).astype(np.float32)
+noise *= rng.uniform(0.3, 1.0, size=(len(noise), 1)).astype(np.float32) / np.linalg.norm(noise, axis=1, keepdims=True)
+queries = (picked + noise) / np.linalg.norm(picked + noise, axis=1, keepdims=True)
+similarity = queries @ vectors.T
+kth = -np.partition(-similarity, 49, axis=1)[:, 49]
+out = {}
+for asked in (50, 400):
+    found = chroma.call(TICKETS, lambda c: c.query(query_embeddings=list(queries), n_results=asked, include=[]))
+    row_of = {ticket_id: row for row, ticket_id in enumerate(ids)}
+    recall = [
+        min(1.0, sum(similarity[q, row_of[t]] >= kth[q] - 1e-5 for t in hits[:50]) / 50)
+        for q, hits in enumerate(found["ids"])
+    ]
+    out[f"recall@50 asking {asked}"] = round(float(np.mean(recall)), 4)
+    out[f"worst asking {asked}"] = round(float(np.min(recall)), 2)
+print(json.dumps(out))
+"""
+
 FOREIGN_WRITE = r"""
 import django
 django.setup()
@@ -291,6 +322,9 @@ def measure_size(size: int, args, old: Path | None) -> list[dict]:
                 ROOT,
                 timeout=4 * 3600,
             )
+            if args.recall:
+                built.update(run_json(RECALL, [], env, ROOT, timeout=3600))
+                print(json.dumps(built), file=sys.stderr, flush=True)
             versions = [("new", ROOT)] + ([("old", old)] if old is not None and size <= args.old_max else [])
             for version, tree in versions:
                 print(f"{size:,} tickets, {store_kind}, {version} code: measuring...", file=sys.stderr, flush=True)
@@ -337,6 +371,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--old", metavar="REV", help="also measure the code of this git revision")
     parser.add_argument("--old-max", type=int, default=100_000, help="largest size measured with --old")
     parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument(
+        "--recall", action="store_true", help="also HNSW recall@50 against exact search (200 perturbed queries)"
+    )
     parser.add_argument("--csv", default=str(CSV))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

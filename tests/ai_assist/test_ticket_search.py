@@ -308,3 +308,54 @@ def test_no_search_returns_a_ticket_outside_the_askers_scope(
         if not any(spec["moved"] for spec, _ in made):
             assert set(candidates.ids) == allowed & {ticket.pk for _, ticket in indexed}
         transaction.set_rollback(True)
+
+
+def test_on_the_index_path_an_exact_copy_still_comes_first_in_score_order(client_for, embedder, settings, monkeypatch):
+    """Issue 12's two findings, with every search on the index path (HNSW + labels' tickets)."""
+    import io
+
+    from django.core.management import call_command
+
+    from tests.ai_assist.conftest import DATA
+    from tests.ai_assist.test_fixes import _assert_exact_copy_first_in_score_order
+
+    monkeypatch.setattr(corpus_module, "EXACT_MAX", 0)
+    settings.AI_AUTO_ROUTE = False
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO(), "verbosity": 0}
+    call_command("import_tickets", str(DATA / "it_tickets_sample.csv"), **quiet)
+    call_command("train_router", **quiet)
+    sample = list(Ticket.objects.exclude(description="").order_by("id")[:12])
+    _assert_exact_copy_first_in_score_order(client_for("admin"), sample)
+
+
+@pytest.mark.parametrize("exact_max", ["0", "100"])
+def test_ai_eval_similar_served_measures_the_serving_path(tmp_path, exact_max):
+    """`ai_eval similar --served`: the figure through candidates from the index (a subprocess: it
+    makes its own throwaway database and index, as `ai_eval answer` does)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.ai_assist.conftest import DATA
+
+    root = Path(__file__).resolve().parents[2]
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "CHROMA_URL"}}
+    env.update(DEBUG="true", VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="helpdesk.settings.main")
+    command = ["ai_eval", "similar", "--served", "--exact-max", exact_max, "--json", "-v0"]
+    files = ["--train", str(DATA / "tiny_train.csv"), "--test", str(DATA / "tiny_test.csv")]
+    result = subprocess.run(
+        [sys.executable, "manage.py", *command, *files],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["queries"] == 3 and figures["path"] == ("index" if exact_max == "0" else "exact")
+    assert (figures["P@1"], figures["P@5"], figures["MRR"]) == (1.0, 1.0, 1.0)  # as the ranker alone
+    assert figures["MAP@20"] == pytest.approx(1.0)
