@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: python-check install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check image-check compose-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-load bench bench-quick llm-e2e constraints clean
+.PHONY: python-check install install-run run test lint format check checks contracts deadcode typecheck migrations-check mongo-migrations schema fuzz deploy-check image-check compose-check bench-auth bench-tickets bench-kb ai-cv bench-ai-route ai-answer-cv bench-ai-answer bench-ai-scale bench-load bench bench-quick llm-e2e constraints clean
 
 # Every pin installs on any Python 3.11 (tests/helpdesk/test_install.py); the venv's own Python is
 # checked when there is one (a venv made by another Python fails in confusing ways).
@@ -146,6 +146,11 @@ ai-answer-cv: install
 # A chat answer (extractive) vs routing one ticket at 1,000 and 10,000 articles, p50/p95 and RSS (about 20 minutes).
 bench-ai-answer: install
 	$(BIN)/python bench/ai_answer_latency.py
+
+# Similar-ticket search at 10k and 100k tickets (embedded index, and a Chroma server): RSS, cold and
+# after-a-foreign-write queries, p95 by role. BENCH_ARGS="--with-1m" adds 1M, "--old REV" the code of REV.
+bench-ai-scale: install
+	nice -n 19 $(BIN)/python bench/ai_scale.py --server $(BENCH_ARGS)
 
 # Live feed: HTTP write to delivery on 1,000 agents' websockets, p50/p95, in-memory and Redis layers (about 5 minutes).
 bench-feed: install

@@ -54,6 +54,7 @@ class UserAdmin(DeletesThroughService, DjangoUserAdmin):
 
     def get_inlines(self, request, obj):
         return [CompanyIdentityInline] if obj is not None else []  # a new account has no company account yet
+
     form = UserEditForm
     add_form = UserCreationForm
     list_display = ("email", "first_name", "last_name", "role", "department", "is_active", "is_available")

@@ -139,12 +139,11 @@ def _ticket_items(reader: User, since: datetime) -> tuple[list[gaps.GapItem], di
         .only("id", "title", "status", "created_at", "comments", "requester_id", "requester__role")
         .order_by("-created_at", "-id")[:MAX_TICKETS]
     )
-    snapshot = retrieval.ticket_corpus().snapshot()
-    row_of = {ticket_id: row for row, ticket_id in enumerate(snapshot.ids)}
-    indexed = [ticket for ticket in tickets if ticket.pk in row_of]  # not indexed yet: next time
+    vector_of = retrieval.ticket_corpus().vectors([ticket.pk for ticket in tickets])
+    indexed = [ticket for ticket in tickets if ticket.pk in vector_of]  # not indexed yet: next time
     if not indexed:
         return [], {}
-    vectors = snapshot.vectors[[row_of[ticket.pk] for ticket in indexed]]
+    vectors = np.asarray([vector_of[ticket.pk] for ticket in indexed], dtype=np.float32)
     matches = best_matches(
         [ticket.pk for ticket in indexed], vectors, [max_visibility(ticket.requester) for ticket in indexed]
     )

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from ai_assist.ml import metrics  # noqa: E402
 from ai_assist.ml.data import Table, read_table  # noqa: E402
 from ai_assist.ml.embed import CachedEmbedder, get_embedder  # noqa: E402
-from ai_assist.ml.evaluate import _relevant, evaluate_route, evaluate_similar  # noqa: E402
+from ai_assist.ml.evaluate import _relevant, evaluate_route, evaluate_similar, evaluate_similar_served  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "it_tickets" / "train.csv"
 ROUTE_KEYS = ["accuracy", "macro_f1", "coverage", "accuracy_non_abstained", "ece"]
@@ -52,7 +52,29 @@ def main() -> None:
     parser.add_argument("--abstain-below", type=float, default=0.86)
     parser.add_argument("--only", choices=["route", "similar"])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--served",
+        action="store_true",
+        help="similar: through the serving path (ai_eval similar --served: throwaway database and Chroma "
+        "index, candidates from HNSW and full-text search) instead of the ranker over the whole fold",
+    )
+    parser.add_argument("--max-folds", type=int, default=None, help="stop after this many folds (same split)")
+    parser.add_argument("--exact-max", type=int, default=None, help="with --served: EXACT_MAX (0: never exact)")
     args = parser.parse_args()
+    if args.served:
+        os.environ.update(
+            DJANGO_SETTINGS_MODULE="helpdesk.settings.main",
+            DEBUG="true",
+            VAR_DIR=os.environ.get("VAR_DIR", str(ROOT / "var")),
+            LOG_LEVEL="WARNING",
+            AI_AUTO_ROUTE="false",
+            AI_LLM_MODEL="",
+        )
+        for name in ("DATABASE_URL", "CHROMA_URL", "REDIS_URL", "AI_LLM_BASE_URL"):
+            os.environ.pop(name, None)
+        import django
+
+        django.setup()
 
     from sklearn.model_selection import StratifiedKFold
 
@@ -72,14 +94,28 @@ def main() -> None:
             runs["route"].append(route)
             runs["route_base"].append(route["baseline"])
         if args.only in (None, "similar"):
-            similar = evaluate_similar(train, test, vectors[train_rows], vectors[test_rows])
+            if args.served:
+                similar = evaluate_similar_served(
+                    train, test, vectors[train_rows], vectors[test_rows], exact_max=args.exact_max
+                )
+            else:
+                similar = evaluate_similar(train, test, vectors[train_rows], vectors[test_rows])
             runs["similar"].append(similar)
             runs["bm25"].append(similar["baseline"])
             runs["cosine"].append(cosine_baseline(train, test, vectors[train_rows], vectors[test_rows]))
         print(f"fold {fold}/{args.folds} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+        if args.max_folds and fold >= args.max_folds:
+            break
 
-    result: dict = {"csv": args.csv, "rows": len(table.rows), "folds": args.folds, "abstain_below": args.abstain_below}
-    lines = [f"{args.folds}-fold stratified CV on {args.csv} ({len(table.rows)} rows), mean ± sd over folds"]
+    result: dict = {
+        "csv": args.csv,
+        "rows": len(table.rows),
+        "folds": args.folds,
+        "abstain_below": args.abstain_below,
+        "served": args.served,
+    }
+    first = f" (the first {args.max_folds})" if args.max_folds else ""
+    lines = [f"{args.folds}-fold stratified CV{first} on {args.csv} ({len(table.rows)} rows), mean ± sd over folds"]
     if runs["route"]:
         result["route"] = {
             "ours": summary(runs["route"], ROUTE_KEYS),

@@ -7,12 +7,13 @@ of a Python loop over every document per query term: about 0.2 ms instead of 10 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
 
-from ai_assist.ml.text import tokens
+from ai_assist.ml.text import normalised_tokens, tokens
 
 
 class BM25:
@@ -21,19 +22,20 @@ class BM25:
         self.vocabulary: dict[str, int] = {}
         self.matrix: sparse.csr_matrix | None = None  # documents x terms, BM25 weight per term
 
-    def fit(self, documents: Sequence[str]) -> BM25:
+    def fit(self, documents: Sequence[str], *, normalised: bool = False) -> BM25:
+        """`normalised`: the documents are ai_assist.ml.text.normalise'd already (ticket texts and
+        documents are), so tokenising skips doing it again; the tokens are the same."""
+        split = normalised_tokens if normalised else tokens
         rows, cols, counts = [], [], []
         lengths = np.zeros(len(documents), dtype=np.float64)
+        vocabulary = self.vocabulary
         for row, document in enumerate(documents):
-            words = tokens(document)
+            words = split(document)
             lengths[row] = len(words)
-            bag: dict[int, int] = {}
-            for word in words:
-                col = self.vocabulary.setdefault(word, len(self.vocabulary))
-                bag[col] = bag.get(col, 0) + 1
+            bag = Counter(words)  # counted in C, in order of first use: the same columns as word by word
             rows += [row] * len(bag)
-            cols += list(bag)
-            counts += list(bag.values())
+            cols += [vocabulary.setdefault(word, len(vocabulary)) for word in bag]
+            counts += bag.values()
         n_docs, n_terms = len(documents), len(self.vocabulary)
         tf = sparse.csr_matrix((np.asarray(counts, dtype=np.float64), (rows, cols)), shape=(n_docs, n_terms))
         doc_freq = np.bincount(np.asarray(cols, dtype=np.int64), minlength=n_terms).astype(np.float64)

@@ -171,7 +171,7 @@ class SimilarRanker:
 
     def set_corpus(self, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray) -> SimilarRanker:
         self.size = len(texts)
-        self.bm25 = BM25().fit(list(texts))
+        self.bm25 = BM25().fit(list(texts), normalised=True)  # ticket texts: normalise'd
         self.embeddings = np.asarray(embeddings, dtype=np.float32)
         if self.embeddings.ndim != 2:
             self.embeddings = self.embeddings.reshape(len(texts), -1) if len(texts) else np.zeros((0, 1), np.float32)

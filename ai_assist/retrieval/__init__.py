@@ -1,17 +1,19 @@
 """Retrieval: the vector index (Chroma, a store derived from the database) as one corpus per
 collection, each owning its writes and its search.
 
-- `chroma`: the client of this process, collections, and each collection's generation stamp;
-- `corpus`: what the corpora share (a collection and this process's snapshot of it);
-- `tickets`: `TicketCorpus` (one vector per ticket's public text);
+- `chroma`: the client of this process, collections, other processes' writes, and the article
+  collection's generation stamp;
+- `corpus`: the article corpus's base (a collection and this process's snapshot of it);
+- `tickets`: `TicketCorpus` (one vector per ticket's public text), searched where the data lives:
+  Chroma's HNSW index and the database's full-text index, no copy per process (decision 0033);
 - `articles`: `ArticleChunkCorpus` (published articles sentence by sentence, with their visibility;
   candidates from Chroma's HNSW index and the database's full-text search, ranked hybrid; no
   copy in the process: docs/decisions/0035);
-- `similar`: similar-ticket ranking over the ticket corpus.
+- `similar`: similar-ticket ranking over the candidates the ticket corpus gathers.
 
-Visibility is applied before ranking (tickets: a mask over the snapshot's rows, from the database
-through tickets.policies; article units: their visibility against knowledge.policies, checked on
-each unit Chroma returns), then the hits are read back through the same rule.
+Visibility is applied before ranking. Tickets: the candidates are kept through tickets.policies'
+scope (a database query) before anything is ranked; article units: their visibility against
+knowledge.policies, checked on each unit Chroma returns. The hits are read back through the same rule.
 `manage.py reindex` rebuilds both collections; ai_assist.subscribers keeps them current.
 """
 

@@ -1,20 +1,34 @@
-"""The process's Chroma client, its collections, and the generation stamp of each collection.
+"""The process's Chroma client, its collections, and how a process learns of other processes' writes.
 
 - Client: `PersistentClient` under VAR_DIR/ai/chroma, or `HttpClient` when CHROMA_URL is set;
   telemetry off. Collections are in cosine space and always get our own embeddings (never
   Chroma's default embedding function: it downloads a model).
-- Generation stamp, one per collection: a fresh random token written after every write. Each
-  process keeps an in-memory snapshot of a collection (ai_assist.retrieval.corpus) and re-reads it
-  when the stamp differs. With the embedded index the stamp is a file beside it, so every process
-  of the machine (the server, `import_tickets` in another terminal) sees the others' writes even
-  without a shared cache; with a Chroma server it lives in the shared cache (Redis).
+- Searched collections (tickets: `searched_collection`) are queried through Chroma's own HNSW
+  index, with `ef_search` set in the collection's configuration (QUERY_EF, decision 0033). The
+  handle is kept per process; a failed call is retried once with a fresh one.
+- Other processes' writes. A Chroma server serves every process's writes to every query at once.
+  The embedded index does not: each process holds the HNSW graph it loaded, and another process's
+  later writes are in the files but not in that graph (measured with chromadb 1.5.9: never seen,
+  and a get of the new id fails with "Error finding id"). So every write to a searched collection
+  appends one byte to a write log beside the index (`<name>.writes`, O_APPEND); before a query,
+  a process compares the log's size with the size it opened at plus its own appends, and when
+  another process wrote, it reopens its embedded client (the graph is loaded again from disk, in
+  Chroma's own memory; at most every REOPEN_SECONDS). One stat() per query.
+- Generation stamp (articles only, ai_assist.retrieval.corpus): a fresh random token written after
+  every write; a process keeps an in-memory snapshot of the article collection and re-reads it
+  when the stamp differs. With the embedded index the stamp is a file beside it; with a Chroma
+  server it lives in the shared cache (Redis).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +40,18 @@ logger = logging.getLogger(__name__)
 
 _client = None
 _client_lock = threading.Lock()
+
+# HNSW of searched collections (decision 0033, measured at 100k in docs/ai.md): 32 links per node and
+# ef_construction 200 when the collection is made (16 and 100, Chroma's defaults, left a few queries
+# of clustered data with none of their 50 nearest), ef_search 200 on every query.
+QUERY_EF = 200
+BUILD = {"space": "cosine", "max_neighbors": 32, "ef_construction": 200}
+REOPEN_SECONDS = 1.0  # at most one reopen per second: other processes' writes seen within about 1 s
+
+# name -> [write-log size when this process's client was opened, own appends since]
+_write_logs: dict[str, list[int]] = {}
+_handles: dict[str, object] = {}  # name -> collection handle of the current client (searched collections)
+_last_reopen = 0.0
 
 
 def client():
@@ -48,6 +74,7 @@ def client():
                 else:
                     path = settings.AI_DIR / "chroma"
                     path.mkdir(parents=True, exist_ok=True)
+                    _opened()  # before the client: a write during the opening is caught by the next check
                     _client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     return _client
 
@@ -56,15 +83,114 @@ def reset_client() -> None:
     """Forget the client (tests point VAR_DIR or CHROMA_URL elsewhere)."""
     global _client
     _client = None
+    _handles.clear()
+    _write_logs.clear()
 
 
 def _reopen_embedded() -> None:
+    """Drop the embedded client and what it loaded; the next call opens the index again. The old
+    client's graph is freed now, not whenever the cyclic garbage collector runs: measured at 100k
+    tickets, each reopen otherwise kept another 210 MB until a collection."""
     global _client
     from chromadb.api.client import SharedSystemClient
 
     with _client_lock:
+        old = list(SharedSystemClient._identifier_to_system.values())
         SharedSystemClient.clear_system_cache()
         _client = None
+        _handles.clear()
+        for system in old:
+            try:
+                system.stop()
+            except Exception:  # already stopped, or a component that cannot: it goes with the collection
+                logger.debug("stopping an old Chroma system failed", exc_info=True)
+        del old
+        gc.collect()
+
+
+# --- searched collections (tickets) ------------------------------------------------------------
+
+
+def _write_log(name: str) -> Path | None:
+    return None if settings.CHROMA_URL else settings.AI_DIR / "chroma" / f"{name}.writes"
+
+
+def _log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _opened() -> None:
+    """Note the write logs' sizes as this process's client opens the index."""
+    folder = settings.AI_DIR / "chroma"
+    _write_logs.clear()
+    for path in folder.glob("*.writes"):
+        _write_logs[path.name.removesuffix(".writes")] = [_log_size(path), 0]
+
+
+def note_write(name: str) -> None:
+    """Say that this process wrote collection `name` (call after every write to a searched one)."""
+    path = _write_log(name)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, b".")
+    finally:
+        os.close(fd)
+    _write_logs.setdefault(name, [0, 0])[1] += 1
+
+
+def _fresh(name: str) -> None:
+    """Embedded index: reopen when another process wrote `name` since this process's client opened."""
+    global _last_reopen
+    path = _write_log(name)
+    if path is None or _client is None:
+        return
+    size = _log_size(path)
+    opened, own = _write_logs.setdefault(name, [size, 0])
+    if size == opened + own:
+        return
+    now = time.monotonic()
+    if now - _last_reopen < REOPEN_SECONDS:
+        return  # the reopen of a moment ago; this write is caught by a query a moment later
+    _last_reopen = now
+    logger.info("Reopening the embedded Chroma index: another process wrote %s", name)
+    _reopen_embedded()
+
+
+def searched_collection(name: str):
+    """The handle of a collection that is queried (HNSW, ef_search = QUERY_EF): current with every
+    process's writes (see the module docstring)."""
+    _fresh(name)
+    handle = _handles.get(name)
+    if handle is None:
+        handle = client().get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {**BUILD, "ef_search": QUERY_EF}}
+        )
+        hnsw = (handle.configuration_json or {}).get("hnsw") or {}
+        if hnsw.get("ef_search") != QUERY_EF:  # made before ef_search was set, or with another value
+            handle.modify(configuration={"hnsw": {"ef_search": QUERY_EF}})
+            handle = client().get_collection(name, embedding_function=None)
+        _handles[name] = handle
+    return handle
+
+
+def call(name: str, action: Callable):
+    """`action(collection)` on a searched collection, retried once with a fresh handle (and, on the
+    embedded index, a reopened client) when it fails: the collection was dropped and made again by
+    another process (`reindex`), or the embedded client holds a graph older than the files."""
+    try:
+        return action(searched_collection(name))
+    except Exception:
+        _handles.pop(name, None)
+        if not settings.CHROMA_URL:
+            logger.info("Reopening the embedded Chroma index after a failed call on %s", name)
+            _reopen_embedded()
+        return action(searched_collection(name))
 
 
 def collection(name: str):
@@ -119,6 +245,7 @@ def drop(name: str) -> None:
         client().delete_collection(name)
     except Exception:  # absent already: nothing to drop
         logger.debug("collection %s was not there", name)
+    _handles.pop(name, None)
     bump_generation(name)
 
 

@@ -1,19 +1,40 @@
-"""The ticket corpus: collection `helpdesk_tickets`, one vector per ticket.
+"""The ticket corpus: collection `helpdesk_tickets`, one vector per ticket, searched where it lives.
 
 A ticket's document is its public text (title, description and public replies; internal notes
 are never indexed); its metadata says department, requester, assignee, status, visibility and the
-fine label (department and category) that similar-ticket ranking learns from. Which rows an asker
-may see is never read from that metadata: `candidates` asks the database through the scope that
-tickets.policies computes, before anything is ranked, and hits are read back through it too.
+fine label (department and category) that similar-ticket ranking learns from.
+
+No process keeps a copy of the collection (decision 0033). A search gathers a few hundred
+candidates from the engines, keeps those the asker may read, and only then ranks them:
+
+- the scope (tickets.policies, the one source of who may read what) is asked first for at most
+  EXACT_MAX + 1 of its ticket ids. A scope that small (an employee's own tickets, a small
+  department) is searched exactly: every one of its indexed tickets is a candidate, fetched from
+  Chroma by id (path "exact");
+- a larger scope: Chroma's HNSW index, the VECTOR_CANDIDATES nearest of the whole collection,
+  plus, given a `text` (a question: chat, drafts), the KEYWORD_CANDIDATES best keyword matches of
+  the database's full-text index inside the scope (tickets.selectors.search_tickets); one database
+  query keeps the candidates the scope allows, with their texts and labels (path "index"); then
+  each likely label the caller names (similar tickets) that has fewer than PLANNED candidates is
+  brought up to LABEL_CANDIDATES, the nearest of LABEL_SAMPLE of its tickets in the scope;
+- when fewer than MIN_IN_SCOPE of the nearest are in the scope (an agent's department among many),
+  the nearest again with a `where` on the departments those in-scope candidates are of (none in
+  scope: every department of the scope, from the database), so the nearest of those departments
+  are found; the result is again kept through the scope (path "departments"). The metadata only
+  narrows where to look: what is returned is always what the database says the scope allows.
+
+Vectors come from Chroma (only embeddings are asked of it); texts and labels from the database,
+so they are current. Hits are read back through the scope once more, so a ticket that changed hands since it was
+indexed never reaches the asker.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,15 +43,29 @@ from ai_assist import embeddings
 from ai_assist.ml.compose import Passage
 from ai_assist.ml.similar import LEVEL_SEPARATOR, UNKNOWN
 from ai_assist.ml.text import ticket_text
-from ai_assist.retrieval.corpus import Corpus, vectors_of
+from ai_assist.retrieval import chroma
 
 if TYPE_CHECKING:
     from tickets.models import Ticket
     from tickets.policies import TicketScope
 
+logger = logging.getLogger(__name__)
+
 TICKETS = "helpdesk_tickets"
 MAX_DOCUMENT_CHARS = 8_000  # the embedder reads about 256 tokens; BM25 a little more
-MASKS_KEPT = 256
+EMBEDDING_DIMENSIONS = 384  # an empty candidate set's vectors: all-MiniLM-L6-v2's width
+
+# Thresholds (decision 0033; measured in docs/ai.md and bench/ai_scale.py):
+EXACT_MAX = 2_000  # a scope of at most this many tickets is ranked over all of them (about 25 ms)
+VECTOR_CANDIDATES = 400  # nearest neighbours asked of the HNSW index (recall@50 0.997 at 100k)
+LABEL_CANDIDATES = 30  # candidates a likely label with fewer than PLANNED is brought up to
+LABEL_SAMPLE = 200  # of that label's tickets in the scope, the nearest LABEL_CANDIDATES
+PLANNED = 20  # places the list planner fills (ai_assist.ml.similar: the first 20)
+KEYWORD_CANDIDATES = 100  # best full-text matches inside the scope (questions: TicketCorpus.rank)
+KEYWORD_TERMS = 8  # words of the question searched (each common word OR'ed in costs a scan of its tickets)
+MIN_IN_SCOPE = 50  # fewer of the nearest in the scope: search its departments with a `where`
+GET_PAGE = 2_000  # ids per Chroma get
+INCLUDE = ["embeddings", "documents", "metadatas"]
 
 
 def ticket_label(department_id: str | None, category: str) -> str:
@@ -41,8 +76,12 @@ def ticket_label(department_id: str | None, category: str) -> str:
     return LEVEL_SEPARATOR.join([department_id, *parts])
 
 
+def document_text(title: str, description: str, public_text: str) -> str:
+    return ticket_text("", public_text or f"{title}\n{description}")[:MAX_DOCUMENT_CHARS]
+
+
 def ticket_document(ticket) -> str:
-    return ticket_text("", ticket.public_text or f"{ticket.title}\n{ticket.description}")[:MAX_DOCUMENT_CHARS]
+    return document_text(ticket.title, ticket.description, ticket.public_text)
 
 
 def ticket_metadata(ticket) -> dict:
@@ -58,26 +97,41 @@ def ticket_metadata(ticket) -> dict:
 
 
 @dataclass
-class TicketSnapshot:
-    """The whole ticket collection in memory: what similar-ticket ranking runs over."""
+class Candidates:
+    """The tickets one search ranks: all in the asker's scope, each with what ranking needs."""
 
-    generation: str
-    ids: list[str]
-    texts: list[str]  # normalised documents (lower case), for keyword ranking
-    labels: list[str]
-    vectors: np.ndarray
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # normalised documents (lower case), for keyword ranking
+    labels: list[str] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32))
+    path: str = "exact"  # "exact", "index" or "departments" (the module docstring)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
-class TicketCorpus(Corpus[TicketSnapshot]):
+class TicketCorpus:
     name = TICKETS
 
     def __init__(self) -> None:
-        super().__init__()
         self._deferred: list[set[str]] = []
-        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._masks_lock = threading.Lock()
+
+    def collection(self):
+        """The collection's handle (queried: ef_search set; current with other processes' writes)."""
+        return chroma.searched_collection(self.name)
+
+    def _call(self, action: Callable):
+        return chroma.call(self.name, action)
+
+    def forget(self) -> None:
+        """Nothing is held per process; kept for retrieval.reset()."""
 
     # --- writes ---------------------------------------------------------------------------
+
+    def drop(self) -> None:
+        """Delete the whole collection (a rebuild refills it)."""
+        chroma.drop(self.name)
+        chroma.note_write(self.name)
 
     def upsert(self, tickets: Sequence, *, vectors: np.ndarray | None = None) -> None:
         if not tickets:
@@ -88,13 +142,14 @@ class TicketCorpus(Corpus[TicketSnapshot]):
         documents = [ticket_document(ticket) for ticket in tickets]
         if vectors is None:
             vectors = embeddings.embedder().embed(documents)
-        self.collection().upsert(
-            ids=[ticket.pk for ticket in tickets],
-            embeddings=np.asarray(vectors, dtype=np.float32),
-            documents=documents,
-            metadatas=[ticket_metadata(ticket) for ticket in tickets],
-        )
-        self._changed()
+        records = {
+            "ids": [ticket.pk for ticket in tickets],
+            "embeddings": np.asarray(vectors, dtype=np.float32),
+            "documents": documents,
+            "metadatas": [ticket_metadata(ticket) for ticket in tickets],
+        }
+        self._call(lambda collection: collection.upsert(**records))
+        chroma.note_write(self.name)
 
     def _without_erased_requesters(
         self, tickets: Sequence, vectors: np.ndarray | None
@@ -112,8 +167,8 @@ class TicketCorpus(Corpus[TicketSnapshot]):
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self.collection().delete(ids=list(ids))
-            self._changed()
+            self._call(lambda collection: collection.delete(ids=list(ids)))
+            chroma.note_write(self.name)
 
     def changed(self, ticket) -> None:
         """Event hook: (re)index one ticket, or drop it when deleted; inside `deferred`, only
@@ -175,93 +230,187 @@ class TicketCorpus(Corpus[TicketSnapshot]):
 
     # --- reads ----------------------------------------------------------------------------
 
-    def _load(self, data: dict, generation: str) -> TicketSnapshot:
-        return TicketSnapshot(
-            generation=generation,
-            ids=list(data["ids"]),
-            texts=list(data.get("documents") or []),
-            labels=[(meta or {}).get("label", UNKNOWN) for meta in data.get("metadatas") or []],
-            vectors=vectors_of(data),
-        )
+    def ids(self) -> list[str]:
+        """Every indexed ticket id (tests, repairs: never on a request path)."""
+        found: list[str] = []
+        offset = 0
+        while True:
+            page = self._call(
+                lambda collection, offset=offset: collection.get(include=[], limit=chroma.READ_PAGE, offset=offset)
+            )
+            found += page["ids"]
+            offset += len(page["ids"])
+            if len(page["ids"]) < chroma.READ_PAGE:
+                return found
 
-    def candidates(self, snapshot: TicketSnapshot, scope: TicketScope) -> np.ndarray:
-        """Which snapshot rows the scope allows, from the database (the policy is the one
-        source). Kept per scope key until any ticket or the index changes."""
+    def records(self, ids: Sequence[str], include: list[str] | None = None) -> dict:
+        """Chroma's records of these ids (those indexed), page by page: {"ids", and `include`}."""
+        include = include or INCLUDE
+        out: dict = {"ids": [], **{key: [] for key in include}}
+        for start in range(0, len(ids), GET_PAGE):
+            page_ids = list(ids[start : start + GET_PAGE])
+            page = self._call(lambda collection, page_ids=page_ids: collection.get(ids=page_ids, include=include))
+            out["ids"] += list(page["ids"])
+            for key in include:
+                values = page.get(key)
+                if values is not None and len(values):
+                    out[key] += list(values)
+        return out
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The indexed vectors of these tickets (those not indexed are absent)."""
+        found = self.records(ids, ["embeddings"])
+        return {
+            ticket_id: np.asarray(vector, dtype=np.float32)
+            for ticket_id, vector in zip(found["ids"], found["embeddings"], strict=True)
+        }
+
+    def _nearest(self, vectors: dict, embedding: np.ndarray, n: int, where: dict | None = None) -> list[str]:
+        """The `n` nearest records (of those `where` allows) by HNSW; their vectors join `vectors`."""
+        query = {
+            "query_embeddings": [np.asarray(embedding, dtype=np.float32)],
+            "n_results": n,
+            "include": ["embeddings"],
+        }
+        if where:
+            query["where"] = where
+        result = self._call(lambda collection: collection.query(**query))
+        if not result["ids"] or not result["ids"][0]:
+            return []
+        ids, found = result["ids"][0], result["embeddings"][0]
+        for ticket_id, vector in zip(ids, found, strict=True):
+            vectors.setdefault(ticket_id, np.asarray(vector, dtype=np.float32))
+        return list(ids)
+
+    def candidates(
+        self,
+        *,
+        scope: TicketScope,
+        embedding: np.ndarray,
+        text: str = "",
+        labels: Sequence[str] = (),
+        exclude: Iterable[str] = (),
+    ) -> Candidates:
+        """The tickets `scope` allows that a search ranks (the module docstring): near `embedding`,
+        of the likely `labels`, matching the words of `text`; none of `exclude`. Their texts and
+        labels are the database's (current), their vectors Chroma's."""
         from tickets import selectors
-        from tickets.models import Ticket
 
-        key = (selectors.generation(), snapshot.generation, id(snapshot), scope.key)
-        with self._masks_lock:
-            cached = self._masks.get(key)
-            if cached is not None:
-                self._masks.move_to_end(key)
-                return cached
-        visible = set(Ticket.objects.filter(scope.q).values_list("id", flat=True))
-        mask = np.fromiter((ticket_id in visible for ticket_id in snapshot.ids), dtype=bool, count=len(snapshot.ids))
-        with self._masks_lock:
-            self._masks[key] = mask
-            while len(self._masks) > MASKS_KEPT:
-                self._masks.popitem(last=False)
-        return mask
+        excluded = set(exclude)
+        vectors: dict[str, np.ndarray] = {}
+        ids = selectors.scope_ids(scope_q=scope.q, limit=EXACT_MAX + 1)
+        if len(ids) <= EXACT_MAX:
+            wanted = sorted(ticket_id for ticket_id in ids if ticket_id not in excluded)
+            vectors.update(self.vectors(wanted))
+            indexed = [ticket_id for ticket_id in wanted if ticket_id in vectors]
+            rows = selectors.search_rows(scope_q=scope.q, ids=indexed)
+            return _candidates([ticket_id for ticket_id in indexed if ticket_id in rows], rows, vectors, "exact")
+        near = self._nearest(vectors, embedding, VECTOR_CANDIDATES)
+        keyword = [
+            pk
+            for pk, _ in selectors.search_tickets(
+                scope_q=scope.q, text=text, limit=KEYWORD_CANDIDATES, terms=KEYWORD_TERMS
+            )
+        ]
+        for ticket_id, vector in self.vectors([pk for pk in keyword if pk not in vectors]).items():
+            vectors.setdefault(ticket_id, vector)  # a match not indexed (yet) has no vector: left out
+        rows = selectors.search_rows(scope_q=scope.q, ids=list(vectors))
+        path, where = "index", None
+        seen = {row[3] or "" for row in rows.values()}  # departments of the scope's candidates so far
+        if sum(ticket_id in rows for ticket_id in near) < MIN_IN_SCOPE:
+            # The departments where the scope's nearest were found; none found: all the scope's
+            # departments, from the database (a DISTINCT over the scope: 90 ms for an agent at 100k).
+            departments = sorted(seen) or selectors.scope_departments(scope_q=scope.q)
+            if not departments:
+                return Candidates(path="departments")
+            where = {"department": {"$in": departments}} if len(departments) > 1 else {"department": departments[0]}
+            path = "departments"
+            self._nearest(vectors, embedding, VECTOR_CANDIDATES, where)
+        rows.update(selectors.search_rows(scope_q=scope.q, ids=[pk for pk in vectors if pk not in rows]))
+        seen |= {row[3] or "" for row in rows.values()}
+        # The list planner fills up to PLANNED places with one label group: a likely label with
+        # fewer candidates than that gets more of its tickets: the nearest of LABEL_SAMPLE of them
+        # in the scope (from the database; Chroma's `where` cost 0.25 s a label at 100k).
+        have = Counter(ticket_label(row[3], row[4]) for ticket_id, row in rows.items() if ticket_id in vectors)
+        sampled: dict[str, tuple] = {}
+        for label in labels:
+            if have[label] >= PLANNED or label == UNKNOWN:
+                continue
+            department, *parts = label.split(LEVEL_SEPARATOR)
+            if department not in seen:
+                continue  # a department none of the scope's candidates is in: most likely outside it
+            sampled.update(
+                selectors.label_rows(
+                    scope_q=scope.q, department_id=department, category="/".join(parts), limit=LABEL_SAMPLE
+                )
+            )
+        fresh = [ticket_id for ticket_id in sampled if ticket_id not in vectors]
+        if fresh:
+            found = self.vectors(fresh)
+            query = np.asarray(embedding, dtype=np.float32)
+            by_label: dict[str, list[tuple[float, str]]] = {}
+            for ticket_id, vector in found.items():
+                row = sampled[ticket_id]
+                by_label.setdefault(ticket_label(row[3], row[4]), []).append((-float(vector @ query), ticket_id))
+            for label, scored in by_label.items():
+                for _, ticket_id in sorted(scored)[: max(0, LABEL_CANDIDATES - have[label])]:
+                    vectors[ticket_id] = found[ticket_id]
+                    rows[ticket_id] = sampled[ticket_id]
+        keep = [ticket_id for ticket_id in vectors if ticket_id in rows and ticket_id not in excluded]
+        return _candidates(keep, rows, vectors, path)
 
     def search(self, *, scope: TicketScope, embedding: np.ndarray, limit: int = 10) -> list[Passage]:
         """The tickets of `scope` nearest to `embedding` (cosine), best first, as passages of
         their public text (never internal notes). The scope applies before ranking, and the hits
         are read back through it: a ticket that changed hands since indexing stays hidden."""
-        from tickets.models import Ticket
-
-        snapshot = self.snapshot()
-        if not snapshot.ids or snapshot.vectors.shape[1] != len(embedding):
+        found = self.candidates(scope=scope, embedding=embedding)
+        if not len(found) or found.vectors.shape[1] != len(embedding):
             return []
-        rows = np.flatnonzero(self.candidates(snapshot, scope))
-        if not len(rows):
-            return []
-        scores = snapshot.vectors[rows] @ np.asarray(embedding, dtype=np.float32)
+        scores = found.vectors @ np.asarray(embedding, dtype=np.float32)
         order = np.argsort(-scores, kind="stable")[:limit]
-        best = list(zip(rows[order].tolist(), scores[order].tolist(), strict=True))
-        found: dict[str, Ticket] = Ticket.objects.filter(
-            scope.q, pk__in=[snapshot.ids[row] for row, _ in best]
-        ).in_bulk()
-        return [
-            Passage(
-                id=ticket.pk,
-                kind="ticket",
-                title=ticket.title,
-                text=ticket.public_text or f"{ticket.title}\n{ticket.description}",
-                score=float(score),
-            )
-            for row, score in best
-            if (ticket := found.get(snapshot.ids[row])) is not None
-        ]
+        best = [(found.ids[i], float(scores[i])) for i in order.tolist()]
+        return _passages(scope, best)
 
     def rank(self, *, scope: TicketScope, question: str, embedding: np.ndarray, limit: int = 3) -> list[Passage]:
-        """The tickets of `scope` that match `question` best, hybrid: cosine and BM25 (the
-        similar-ticket ranker's, over the same snapshot), z-scored over the scope's rows and
-        fused as for articles (ai_assist.ml.answer). Passage scores are cosines."""
+        """The tickets of `scope` that match `question` best, hybrid: cosine and BM25 over the
+        candidates, z-scored over them and fused as for articles (ai_assist.ml.answer). Passage
+        scores are cosines."""
         from ai_assist.ml.answer import DEFAULT_KEYWORD_WEIGHT, fuse
-        from ai_assist.retrieval import similar
-        from tickets.models import Ticket
+        from ai_assist.ml.bm25 import BM25
 
-        snapshot, ranking = similar.ranker()
-        if not snapshot.ids or snapshot.vectors.shape[1] != len(embedding):
+        found = self.candidates(scope=scope, embedding=embedding, text=question)
+        if not len(found) or found.vectors.shape[1] != len(embedding):
             return []
-        rows = np.flatnonzero(self.candidates(snapshot, scope))
-        if not len(rows):
-            return []
-        cosine = (snapshot.vectors[rows] @ np.asarray(embedding, dtype=np.float32)).astype(np.float64)
-        fused = fuse(cosine, ranking.bm25.scores(question)[rows], DEFAULT_KEYWORD_WEIGHT)
+        cosine = (found.vectors @ np.asarray(embedding, dtype=np.float32)).astype(np.float64)
+        fused = fuse(cosine, BM25().fit(found.texts).scores(question), DEFAULT_KEYWORD_WEIGHT)
         order = np.argsort(-fused, kind="stable")[:limit]
-        best = [(int(rows[i]), float(cosine[i])) for i in order.tolist()]
-        found: dict[str, Ticket] = Ticket.objects.filter(
-            scope.q, pk__in=[snapshot.ids[row] for row, _ in best]
-        ).in_bulk()
-        return [
-            Passage(id=ticket.pk, kind="ticket", title=ticket.title, text=ticket.public_text, score=score)
-            for row, score in best
-            if (ticket := found.get(snapshot.ids[row])) is not None
-        ]
+        return _passages(scope, [(found.ids[i], float(cosine[i])) for i in order.tolist()])
 
-    def forget(self) -> None:
-        super().forget()
-        with self._masks_lock:
-            self._masks.clear()
+
+def _candidates(ids: list[str], rows: dict[str, tuple], vectors: dict[str, np.ndarray], path: str) -> Candidates:
+    if not ids:
+        return Candidates(path=path)
+    return Candidates(
+        ids=ids,
+        texts=[document_text(*rows[ticket_id][:3]) for ticket_id in ids],
+        labels=[ticket_label(rows[ticket_id][3], rows[ticket_id][4]) for ticket_id in ids],
+        vectors=np.vstack([vectors[ticket_id] for ticket_id in ids]),
+        path=path,
+    )
+
+
+def _passages(scope: TicketScope, best: list[tuple[str, float]]) -> list[Passage]:
+    from tickets.models import Ticket
+
+    found: dict[str, Ticket] = Ticket.objects.filter(scope.q, pk__in=[ticket_id for ticket_id, _ in best]).in_bulk()
+    return [
+        Passage(
+            id=ticket.pk,
+            kind="ticket",
+            title=ticket.title,
+            text=ticket.public_text or f"{ticket.title}\n{ticket.description}",
+            score=score,
+        )
+        for ticket_id, score in best
+        if (ticket := found.get(ticket_id)) is not None
+    ]

@@ -116,7 +116,7 @@ def test_a_ticket_opened_through_the_api_is_routed_with_its_possible_duplicates(
     assert ticket.department == department and ticket.assignee is not None
     logged = Suggestion.objects.get(ticket=ticket)
     assert [item["ticket"] for item in logged.output["similar_tickets"]] == [past.pk]
-    assert ticket.pk in retrieval.ticket_corpus().snapshot().ids  # and it is searchable itself now
+    assert ticket.pk in retrieval.ticket_corpus().ids()  # and it is searchable itself now
 
 
 def test_with_a_broker_down_the_ticket_is_still_created_and_waits_in_triage(people, committed, monkeypatch, caplog):

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from ai_assist import embeddings
 from ai_assist.management.commands._columns import add_column_arguments, columns_from
 from ai_assist.ml.data import ColumnsMissing, read_table
-from ai_assist.ml.evaluate import evaluate_route, evaluate_similar
+from ai_assist.ml.evaluate import evaluate_route, evaluate_similar, evaluate_similar_served
 
 ROUTE_KEYS = ["accuracy", "macro_f1", "coverage", "accuracy_non_abstained", "ece"]
 SIMILAR_KEYS = ["P@1", "P@5", "MRR", "MAP@20", "queries"]
@@ -40,6 +40,18 @@ class Command(BaseCommand):
             "--unanswerable", help="answer: queries.jsonl of questions the corpus cannot answer (no-answer expected)."
         )
         parser.add_argument("--json", action="store_true", help="Also print one JSON object on the last line.")
+        parser.add_argument(
+            "--served",
+            action="store_true",
+            help="similar: rank through the serving path (a throwaway database and Chroma index; "
+            "candidates from HNSW and full-text search), not the ranker over the whole TRAIN.",
+        )
+        parser.add_argument(
+            "--exact-max",
+            type=int,
+            default=None,
+            help="similar --served: a scope of at most this many tickets is ranked exactly (0: never).",
+        )
         parser.add_argument(
             "--abstain-below",
             type=float,
@@ -93,6 +105,16 @@ class Command(BaseCommand):
                 progress=folds,
             )
             keys = ROUTE_KEYS
+        elif options["served"]:
+            result = evaluate_similar_served(
+                tables["train"],
+                tables["test"],
+                vectors["train"],
+                vectors["test"],
+                exact_max=options["exact_max"],
+                progress=folds,
+            )
+            keys = SIMILAR_KEYS
         else:
             result = evaluate_similar(
                 tables["train"], tables["test"], vectors["train"], vectors["test"], progress=folds
