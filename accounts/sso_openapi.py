@@ -1,6 +1,6 @@
-"""Company sign-in for Django admin in the OpenAPI document (helpdesk.api.schema.add_paths_outside_drf):
-accounts.sso_views are browser redirects, not DRF views, so their operations are written here. API
-clients sign in with POST /api/v1/auth/oidc/token/ instead."""
+"""Company sign-in for Django admin in the OpenAPI document (`add_paths`, a postprocessing hook named
+in SPECTACULAR_SETTINGS): accounts.sso_views are browser redirects, not DRF views, so their
+operations are written here. API clients sign in with POST /api/v1/auth/oidc/token/ instead."""
 
 from __future__ import annotations
 
@@ -80,3 +80,9 @@ def paths() -> dict[str, dict]:
             }
         },
     }
+
+
+def add_paths(result: dict, **_context) -> dict:  # drf-spectacular passes generator, request, public
+    """drf-spectacular's postprocessing hook: these operations."""
+    result["paths"].update(paths())
+    return result

@@ -1,7 +1,7 @@
-"""The inbound email webhooks in the OpenAPI document (helpdesk.api.schema.add_paths_outside_drf): they
-are anymail's Django views, not DRF's, so their operations are written here, from what intake.views
-answers. The provider's own format is anymail's to parse; the document says which providers and
-which statuses, so that the fuzzer (`make fuzz`) holds the door to it."""
+"""The inbound email webhooks in the OpenAPI document (`add_paths`, a postprocessing hook named in
+SPECTACULAR_SETTINGS): they are anymail's Django views, not DRF's, so their operations are written
+here, from what intake.views answers. The provider's own format is anymail's to parse; the document
+says which providers and which statuses, so that the fuzzer (`make fuzz`) holds the door to it."""
 
 from __future__ import annotations
 
@@ -111,3 +111,10 @@ SECURITY_SCHEMES = {
         "description": "ANYMAIL_WEBHOOK_SECRET (user:password), set in the provider's webhook URL.",
     }
 }
+
+
+def add_paths(result: dict, **_context) -> dict:  # drf-spectacular passes generator, request, public
+    """drf-spectacular's postprocessing hook: these operations and their security scheme."""
+    result["paths"].update(paths())
+    result["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    return result

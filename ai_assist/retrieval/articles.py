@@ -68,7 +68,7 @@ class Units:
         return [(self.texts[row], int(self.blocks[row])) for row in self.rows_of.get(article_id, ())]
 
 
-class ArticleChunkCorpus(Corpus[None]):
+class ArticleChunkCorpus(Corpus):
     name = KB
 
     # --- writes ---------------------------------------------------------------------------

@@ -101,8 +101,8 @@ def problem(
 
 
 def plain_problem(status: int, *, code: str, detail: str, description: str, headers: dict | None = None) -> dict:
-    """`problem`, written out as the document holds it: for the plain Django views that
-    add_paths_outside_drf puts in the document (DRF's schema generator never sees them)."""
+    """`problem`, written out as the document holds it: for the plain Django views that apps add to
+    the document with a postprocessing hook (DRF's schema generator never sees them)."""
     code, _title, value = _problem_example(status, code, detail, None)
     response = {
         "description": description,
@@ -188,16 +188,3 @@ class HelpdeskAutoSchema(AutoSchema):
                 }
             },
         }
-
-
-def add_paths_outside_drf(result: dict, generator, request, public) -> dict:
-    """SPECTACULAR_SETTINGS' postprocessing hook: the endpoints that are plain Django views (the
-    providers' inbound email webhooks, company sign-in for admin) are in the document too, written
-    by their apps."""
-    from accounts import sso_openapi
-    from intake import openapi as intake_openapi
-
-    result["paths"].update(intake_openapi.paths())
-    result["paths"].update(sso_openapi.paths())
-    result["components"].setdefault("securitySchemes", {}).update(intake_openapi.SECURITY_SCHEMES)
-    return result

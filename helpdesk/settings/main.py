@@ -60,10 +60,6 @@ if not 0.0 <= AI_ROUTER_ABSTAIN_BELOW <= 1.0:
     raise ImproperlyConfigured("AI_ROUTER_ABSTAIN_BELOW must be between 0 and 1, e.g. 0.86.")
 # Route every new ticket that has no department (after it is stored; a failure leaves it in triage).
 AI_AUTO_ROUTE = env.boolean("AI_AUTO_ROUTE", True)
-# How far a process's in-memory copy of the vector index may lag other processes' writes (its own
-# writes it sees at once): re-reading a whole collection after every write elsewhere would cost more
-# than the searches it serves (ai_assist/retrieval/corpus.py, docs/reliability.md).
-AI_SNAPSHOT_REFRESH_SECONDS = env.integer("AI_SNAPSHOT_REFRESH_SECONDS", 5, minimum=0)
 # Whether routing may assign a ticket to a lead of the department (off: agents only; leads triage).
 AI_ROUTE_TO_LEADS = env.boolean("AI_ROUTE_TO_LEADS", False)
 # Trained models, embedding cache and (without CHROMA_URL) the Chroma index live here.
@@ -437,7 +433,9 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "helpdesk.api.schema.add_paths_outside_drf",  # the inbound email webhooks, company sign-in for admin
+        # The plain Django views, each app's own: the inbound email webhooks, company sign-in for admin.
+        "intake.openapi.add_paths",
+        "accounts.sso_openapi.add_paths",
     ],
     # Several models have a `status` or `priority`: give each choice set its own stable name.
     "ENUM_NAME_OVERRIDES": {
