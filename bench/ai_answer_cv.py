@@ -90,6 +90,26 @@ def build_corpus(rows: list[dict], embed) -> Corpus:
     )
 
 
+def char_chunks(text: str, size: int, overlap: int) -> list[str]:
+    """Whole words packed into chunks of at most `size` characters, each next chunk starting with
+    the last words of the one before (up to `overlap` characters): phase 1's splitter
+    (langchain's RecursiveCharacterTextSplitter(1000, 150), no longer installed), near enough."""
+    words, chunks, current = text.split(), [], []
+    for word in words:
+        if current and len(" ".join([*current, word])) > size:
+            chunks.append(" ".join(current))
+            kept: list[str] = []
+            for previous in reversed(current):
+                if len(" ".join([previous, *kept])) > overlap:
+                    break
+                kept.insert(0, previous)
+            current = kept
+        current.append(word)
+    if current:
+        chunks.append(" ".join(current))
+    return chunks
+
+
 def sources(corpus: Corpus, index: HybridIndex, allowed: np.ndarray, question: str, vector, limit=10):
     """As ArticleChunkCorpus.rank: hybrid over the allowed rows, grouped into articles."""
     rows, fused, cosine = index.rank(question, vector, level=0, mask=allowed)
@@ -249,12 +269,9 @@ def main() -> None:
     baselines["BM25 over whole articles (ai_eval's baseline)"] = ranking(
         [dict(zip(corpus.ids, whole.scores(q.text).tolist(), strict=True)) for q in queries]
     )
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1_000, chunk_overlap=150)
     chunks, owners = [], []
     for r in qa.corpus:
-        for chunk in splitter.split_text(f"{r.get('title') or ''}\n\n{r['text']}"):
+        for chunk in char_chunks(f"{r.get('title') or ''}\n\n{r['text']}", 1_000, 150):
             chunks.append(chunk)
             owners.append(str(r["_id"]))
     chunk_vectors = embedder.embed_all(chunks)
