@@ -24,7 +24,9 @@ MIN_PREAMBLE_WORDS = 40
 
 
 def show(commit: str, path: str) -> str:
-    return subprocess.run(["git", "show", f"{commit}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "show", f"{commit}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def listed(commit: str, folder: str) -> list[str]:
