@@ -149,19 +149,19 @@ def _short_title(text: str) -> bool:
     return bool(text) and len(text.split()) <= MAX_HEADING_WORDS and not _TITLE_END.search(text)
 
 
-def _blocks(text: str) -> list[tuple[str, object]]:
-    """The text as ("heading", (level, title)), ("prose", paragraph), ("line", a table row or a
-    code line) and ("step", item) blocks, in order. A paragraph's lines are joined (Markdown
+def _blocks(text: str) -> list[tuple[str, str, int]]:
+    """The text as ("heading", title, level), ("prose", paragraph, 0), ("line", a table row or a
+    code line, 0) and ("step", item, 0) blocks, in order. A paragraph's lines are joined (Markdown
     wraps sentences across lines); a step's indented continuation lines join the step."""
     lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    out: list[tuple[str, object]] = []
+    out: list[tuple[str, str, int]] = []
     paragraph: list[str] = []
     fenced = False
     in_step = False
 
     def flush() -> None:
         if paragraph:
-            out.append(("prose", " ".join(paragraph)))
+            out.append(("prose", " ".join(paragraph), 0))
             paragraph.clear()
 
     skip = False
@@ -176,21 +176,21 @@ def _blocks(text: str) -> list[tuple[str, object]]:
         line = raw.strip()
         if fenced:
             if line:
-                out.append(("line", line))
+                out.append(("line", line, 0))
             continue
         if not line:
             flush()
             continue
         if in_step and raw[:1].isspace() and not _STEP.match(raw):
-            kind, step = out[-1]
-            out[-1] = (kind, f"{step} {line}")
+            kind, step, _ = out[-1]
+            out[-1] = (kind, f"{step} {line}", 0)
             continue
         following = lines[index + 1] if index + 1 < len(lines) else ""
         heading = _heading(raw, following)
         if heading is not None:
             flush()
             in_step = False
-            out.append(("heading", heading))
+            out.append(("heading", heading[1], heading[0]))
             skip = bool(following) and _SETEXT.match(following) is not None and not _ATX.match(raw)
             continue
         if _RULE.match(raw):
@@ -200,12 +200,12 @@ def _blocks(text: str) -> list[tuple[str, object]]:
         if _TABLE_ROW.match(raw):
             flush()
             in_step = False
-            out.append(("line", line))
+            out.append(("line", line, 0))
             continue
         if _STEP.match(raw):
             flush()
             in_step = True
-            out.append(("step", _STEP.sub("", raw, count=1).strip()))
+            out.append(("step", _STEP.sub("", raw, count=1).strip(), 0))
             continue
         in_step = False
         paragraph.append(line)
@@ -255,13 +255,12 @@ def units_of_article(text: str, *, passage_words: int = PASSAGE_WORDS) -> list[U
         units.extend(_passages(section_units, passage_words))
         section_units.clear()
 
-    for kind, value in _blocks(text):
+    for kind, value, level in _blocks(text):
         if kind == "heading":
             close_section()
-            level, title = value  # type: ignore[misc]
             while trail and trail[-1][0] >= level:
                 trail.pop()
-            title = " ".join(str(title).split())
+            title = " ".join(value.split())
             if title:
                 trail.append((level, title))
             in_list = False
@@ -269,15 +268,15 @@ def units_of_article(text: str, *, passage_words: int = PASSAGE_WORDS) -> list[U
             if not in_list:
                 lists += 1
                 in_list = True
-            add(str(value), lists)
+            add(value, lists)
         else:
             in_list = False
             if kind == "prose":
-                for sentence in _SENTENCE.split(str(value)):
+                for sentence in _SENTENCE.split(value):
                     if sentence.strip():
                         add(sentence.strip())
             else:
-                add(str(value))
+                add(value)
     close_section()
     if not any(not u.passage for u in units) and trail:  # headings alone: they are the text
         units = [Unit(title) for _, title in trail]
@@ -485,9 +484,12 @@ def top_sources(
     """The first `limit` distinct sources, best first. A source scores as its best unit; when
     the rows hold passages as well (`passages`, per row of the corpus), as its best sentence plus
     its best passage (`source_score`), each fused within its kind."""
-    kinds = passages[rows] if passages is not None and rows_of is not None and len(rows) else None
-    if kinds is None or kinds.all() or not kinds.any():
+    if passages is None or rows_of is None or not len(rows):
         return _top_by_best_unit(rows, fused, source_of, limit)
+    kinds = passages[rows]
+    if kinds.all() or not kinds.any():
+        return _top_by_best_unit(rows, fused, source_of, limit)
+    corpus_rows, rows_of_source = len(passages), rows_of
     head = max(500, 50 * limit)
     floors = (float(fused[~kinds].min()), float(fused[kinds].min()))
     best: tuple[dict[str, float], dict[str, float]] = ({}, {})
@@ -509,9 +511,9 @@ def top_sources(
         if complete[kind]:
             return floors[kind]  # no row of that kind is readable
         if at is None:
-            at = np.full(len(passages), -1, dtype=np.int64)
+            at = np.full(corpus_rows, -1, dtype=np.int64)
             at[rows] = np.arange(len(rows))
-        i = at[rows_of[source]]
+        i = at[rows_of_source[source]]
         i = i[(i >= 0) & (kinds[np.maximum(i, 0)] == kind)]
         return float(fused[i].max()) if len(i) else floors[kind]
 
