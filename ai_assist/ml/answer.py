@@ -491,17 +491,17 @@ def top_sources(
         return _top_by_best_unit(rows, fused, source_of, limit)
     corpus_rows, rows_of_source = len(passages), rows_of
     head = max(500, 50 * limit)
-    floors = (float(fused[~kinds].min()), float(fused[kinds].min()))
     best: tuple[dict[str, float], dict[str, float]] = ({}, {})
-    cuts, complete = [0.0, 0.0], [False, False]
-    for kind in (0, 1):
-        own = np.flatnonzero(kinds == kind)
-        top = own[np.argpartition(-fused[own], head - 1)[:head]] if len(own) > head else own
-        top = top[np.argsort(-fused[top], kind="stable")]
+    floors, cuts, complete = [0.0, 0.0], [0.0, 0.0], [False, False]
+    for kind, own in enumerate((np.flatnonzero(~kinds), np.flatnonzero(kinds))):
+        scores = fused[own]
+        floors[kind] = float(scores.min())
+        top = np.argpartition(-scores, head - 1)[:head] if len(own) > head else np.arange(len(own))
+        top = top[np.argsort(-scores[top], kind="stable")]
         complete[kind] = len(top) == len(own)
-        cuts[kind] = floors[kind] if complete[kind] else float(fused[top[-1]])
-        for i in top.tolist():
-            best[kind].setdefault(source_of[rows[i]], float(fused[i]))
+        cuts[kind] = floors[kind] if complete[kind] else float(scores[top[-1]])
+        for row, score in zip(rows[own[top]].tolist(), scores[top].tolist(), strict=True):
+            best[kind].setdefault(source_of[row], score)
     at: np.ndarray | None = None
 
     def exact(source: str, kind: int) -> float:
