@@ -1,13 +1,17 @@
 """Grounded answers for the chatbot (and `manage.py ai_eval answer`): hybrid ranking of article
 units, the decision to answer or to say honestly that nothing answers, and the extractive answer.
 
-- Units: an article is indexed sentence by sentence, a numbered or bulleted step being one unit
-  (`units_of`); a unit remembers which list it belongs to, so that a how-to answer can give the
-  whole list in order.
+- Units (`units_of_article`): an article follows its structure. Headings (Markdown, setext, HTML,
+  numbered section titles, a line in bold alone) start sections; each sentence, numbered or
+  bulleted step, table row or code line is a unit carrying its section's heading trail (embedded
+  and matched as "trail: unit", quoted as written); a step remembers which list it belongs to, so
+  that a how-to answer can give the whole list in order. Beside them, each section's words in
+  passages of `PASSAGE_WORDS`, for ranking only. Ticket replies are cut line by line (`units_of`).
 - Ranking (`HybridIndex`): over the rows the asker may read (a mask computed before ranking),
-  `fused = z(cosine) + keyword_weight * z(BM25)`, both z-scored over those rows. BM25 is fitted
-  per visibility level over the rows of that level and below, so no statistic of a row the asker
-  may not read enters a score. A source (article) scores as its best unit.
+  `fused = z(cosine) + keyword_weight * z(BM25)`, both z-scored over those rows, sentences and
+  passages each within their kind. BM25 is fitted per visibility level (and kind) over the rows of
+  that level and below, so no statistic of a row the asker may not read enters a score. A source
+  (article) scores as its best sentence plus its best passage (`top_sources`, `source_score`).
 - Answering (`Answerer`): it answers only when the best unit of a source is close enough to the
   question (cosine at least `min_cosine`), when every identifier of the question ("B-762",
   "#456", "0x11b") appears in that source, when the question names something (a capitalised word
