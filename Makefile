@@ -54,6 +54,7 @@ run: python-check install-run
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py export_onnx --if-missing
 	DEBUG=true $(BIN)/python manage.py seed_demo
+	DEBUG=true $(BIN)/python manage.py reindex --if-stale
 	@echo ""
 	@echo "Helpdesk AI on http://$(HOST):$(PORT)/   API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/   admin: http://$(HOST):$(PORT)/admin/"
 	@echo ""

@@ -1,11 +1,14 @@
-"""The article-unit corpus: collection `helpdesk_kb`, the knowledge base sentence by sentence.
+"""The article-unit corpus: collection `helpdesk_kb`, the knowledge base unit by unit.
 
 Which articles the AI reads is knowledge.policies' rule (`ai_reads`: published ones only). An
-article is cut into units (ai_assist.ml.answer.units_of: its summary and body, sentence by
-sentence, a list step being one unit), one vector each; each unit keeps its article's id,
-version, visibility (the lowest role that may read it), category, title, its position and the
-list it belongs to. Units, not 1,000-character chunks: on the development set a question's best
-sentence finds the right article far more often than its best chunk (docs/ai.md).
+article is cut into units (ai_assist.ml.answer.units_of_article: its summary and body following
+their structure, sentence by sentence, a list step, a table row or a code line being one unit,
+each with the heading trail of its section; and, per section, passages of up to 120 words), one
+vector each, of the unit's text after its heading trail (decision 0034); each unit keeps its
+article's id, version, visibility (the lowest role that may read it), category, title, its
+position, the list it belongs to, its heading trail (`section`) and whether it is a passage. Units,
+not 1,000-character chunks: on the development sets a question's best sentence, with its section's
+best passage, finds the right article far more often than its best chunk (docs/ai.md).
 
 Search runs where the data lives; a process keeps no copy of the collection (docs/decisions/0035):
 - candidates: the articles of the units nearest the question in Chroma's HNSW index (`query`),
@@ -16,7 +19,10 @@ Search runs where the data lives; a process keeps no copy of the collection (doc
   hidden since it was indexed never reaches the asker and nothing unreadable is ranked; their
   units cut again from the rows (`article_units`), only the units' vectors read from Chroma by id;
 - ranking: those units scored hybrid (ai_assist.ml.answer.HybridIndex: cosine + BM25 over those
-  units, fused by z-scores), an article ranking as its best unit.
+  units, fused by z-scores, sentences and passages each within their kind), an article ranking as
+  its best sentence plus its best passage. Units written before decision 0034 have other ids and
+  are not read back: `manage.py reindex --if-stale` (run by `make run` and the compose stack's
+  migrate step) sees that and rebuilds the collection.
 A write is in Chroma and the database at once, so every process's next search sees it.
 """
 
@@ -29,7 +35,7 @@ import numpy as np
 from django.conf import settings
 
 from ai_assist import embeddings
-from ai_assist.ml.answer import HybridIndex, Source, build_sources, joined, top_sources, units_of
+from ai_assist.ml.answer import HybridIndex, Source, Unit, build_sources, joined, top_sources, units_of_article
 from ai_assist.ml.compose import Passage
 from ai_assist.retrieval import chroma
 from ai_assist.retrieval.corpus import Corpus, vectors_of
@@ -48,8 +54,15 @@ def article_text(article) -> str:
     return "\n\n".join(part for part in (article.summary, article.body) if part) or article.title
 
 
-def article_units(article) -> list[tuple[str, int]]:
-    return units_of(article_text(article))
+def article_units(article) -> list[Unit]:
+    return units_of_article(article_text(article))
+
+
+def unit_key(article, n: int) -> str:
+    """A unit's id in the collection: its article, the article's version, its place, and "s" for
+    the units of decision 0034 (sentences with their heading trail, passages), so that units
+    indexed before it are never read back as these."""
+    return f"{article.pk}:{article.version}:s{n}"
 
 
 @dataclass
@@ -58,14 +71,21 @@ class Units:
 
     titles: dict[str, str]  # article id -> title, of the articles the reader may read
     article_ids: list[str]
-    texts: list[str]
+    texts: list[str]  # as written: what an answer quotes
+    indexed: list[str]  # what was embedded and is matched by keywords: the heading trail, then the unit
     vectors: np.ndarray
     positions: np.ndarray
     blocks: np.ndarray
+    passages: np.ndarray  # per row: a passage (ranking only, never quoted)
     rows_of: dict[str, np.ndarray]  # article id -> its rows in text order
 
     def of(self, article_id: str) -> list[tuple[str, int]]:
-        return [(self.texts[row], int(self.blocks[row])) for row in self.rows_of.get(article_id, ())]
+        """Its sentences and steps (not its passages), in text order."""
+        return [
+            (self.texts[row], int(self.blocks[row]))
+            for row in self.rows_of.get(article_id, ())
+            if not self.passages[row]
+        ]
 
 
 class ArticleChunkCorpus(Corpus):
@@ -87,7 +107,7 @@ class ArticleChunkCorpus(Corpus):
         return written
 
     def _write(self, articles: list) -> int:
-        ids, texts, metadatas = [], [], []
+        ids, texts, indexed, metadatas = [], [], [], []
         for article in articles:
             units = article_units(article)
             metadata = {
@@ -97,13 +117,16 @@ class ArticleChunkCorpus(Corpus):
                 "category": article.category.name if article.category_id else "",
                 "title": article.title[:200],
             }
-            for n, (text, block) in enumerate(units):
-                ids.append(f"{article.pk}:{article.version}:{n}")
-                texts.append(text)
-                metadatas.append({**metadata, "chunk": n, "block": block})
+            for n, unit in enumerate(units):
+                ids.append(unit_key(article, n))
+                texts.append(unit.text)
+                indexed.append(unit.indexed)
+                metadatas.append(
+                    {**metadata, "chunk": n, "block": unit.block, "section": unit.section, "passage": unit.passage}
+                )
         if not ids:
             return 0
-        vectors = np.asarray(embeddings.embedder().embed(texts), dtype=np.float32)
+        vectors = np.asarray(embeddings.embedder().embed(indexed), dtype=np.float32)
         collection = self.collection()
         for start in range(0, len(ids), BATCH_ROWS):
             end = start + BATCH_ROWS
@@ -137,6 +160,17 @@ class ArticleChunkCorpus(Corpus):
             written += self._write(pending)
         self._changed()
         return written
+
+    def current(self, articles: Iterable) -> bool:
+        """Whether the collection holds these articles' units as this code cuts them: their first
+        unit, at their current version, under this code's ids. False after an upgrade that changed
+        the units (their ids carry the format), or when articles were written while the index was
+        away: `manage.py reindex --if-stale` rebuilds then."""
+        ids = [unit_key(article, 0) for article in articles]
+        if not ids:
+            return True
+        found = self._read(lambda c: c.get(ids=ids, include=[]))
+        return len(found["ids"]) == len(ids)
 
     def indexed(self, article_ids: Iterable[str]) -> set[str]:
         """Which of these articles have units in the collection."""
@@ -213,19 +247,18 @@ class ArticleChunkCorpus(Corpus):
             .only("id", "title", "version", "summary", "body")
             .in_bulk()
         )
-        ids, article_of, texts, positions, blocks = [], [], [], [], []
+        ids, article_of, units, positions = [], [], [], []
         titles = {}
         for article_id in article_ids:
             article = rows.get(article_id)
             if article is None:
                 continue
             titles[article_id] = article.title
-            for n, (text, block) in enumerate(article_units(article)):
-                ids.append(f"{article.pk}:{article.version}:{n}")
+            for n, unit in enumerate(article_units(article)):
+                ids.append(unit_key(article, n))
                 article_of.append(article_id)
-                texts.append(text)
+                units.append(unit)
                 positions.append(n)
-                blocks.append(block)
         found = self._read(lambda c: c.get(ids=ids, include=["embeddings"])) if ids else {"ids": []}
         row_of = {unit_id: row for row, unit_id in enumerate(found["ids"])}
         vectors = vectors_of(found)
@@ -236,10 +269,12 @@ class ArticleChunkCorpus(Corpus):
         return Units(
             titles=titles,
             article_ids=[article_of[i] for i in keep],
-            texts=[texts[i] for i in keep],
+            texts=[units[i].text for i in keep],
+            indexed=[units[i].indexed for i in keep],
             vectors=vectors[[row_of[ids[i]] for i in keep]] if keep else vectors[:0],
             positions=np.asarray([positions[i] for i in keep], dtype=np.int32),
-            blocks=np.asarray([blocks[i] for i in keep], dtype=np.int32),
+            blocks=np.asarray([units[i].block for i in keep], dtype=np.int32),
+            passages=np.asarray([units[i].passage for i in keep], dtype=bool),
             rows_of={article_id: np.asarray(rows_, dtype=np.int64) for article_id, rows_ in grouped.items()},
         )
 
@@ -259,9 +294,10 @@ class ArticleChunkCorpus(Corpus):
         units = self._units(reader, list(candidates))
         if not units.texts:
             return []
-        rows, fused, cosine = HybridIndex(units.texts, units.vectors).rank(question, embedding, level=0)
+        index = HybridIndex(units.indexed, units.vectors, kinds=units.passages)
+        rows, fused, cosine = index.rank(question, embedding, level=0)
         return build_sources(
-            best=top_sources(rows, fused, units.article_ids, limit),
+            best=top_sources(rows, fused, units.article_ids, limit, passages=units.passages, rows_of=units.rows_of),
             titles=units.titles,
             rows=rows,
             fused=fused,
@@ -271,6 +307,7 @@ class ArticleChunkCorpus(Corpus):
             positions=units.positions,
             blocks=units.blocks,
             limit=limit,
+            passages=units.passages,
         )
 
     def search(self, *, reader, embedding: np.ndarray, limit: int = 10, question: str = "") -> list[Passage]:

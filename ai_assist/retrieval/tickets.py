@@ -243,9 +243,18 @@ class TicketCorpus:
             if len(page["ids"]) < chroma.READ_PAGE:
                 return found
 
+    def current(self, tickets: Sequence) -> bool:
+        """Whether these tickets are all in the collection, those of erased people left aside
+        (`manage.py reindex --if-stale`)."""
+        from accounts.personal_data import erased_among
+
+        erased = erased_among({ticket.requester_id for ticket in tickets})
+        ids = [ticket.pk for ticket in tickets if ticket.requester_id not in erased]
+        return not ids or len(self.records(ids, include=[])["ids"]) == len(ids)
+
     def records(self, ids: Sequence[str], include: list[str] | None = None) -> dict:
         """Chroma's records of these ids (those indexed), page by page: {"ids", and `include`}."""
-        include = include or INCLUDE
+        include = INCLUDE if include is None else include
         out: dict = {"ids": [], **{key: [] for key in include}}
         for start in range(0, len(ids), GET_PAGE):
             page_ids = list(ids[start : start + GET_PAGE])
