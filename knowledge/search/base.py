@@ -15,147 +15,12 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from helpdesk.search_words import STOP_WORDS, words
+
 MAX_TERMS = 10
-MAX_TERM_LENGTH = 50
 # Private-use characters: the services strip them from stored text, so they only ever mark hits.
 START, STOP = "\ue000", "\ue001"
 ELLIPSIS = "…"
-
-# Words too common to say anything about relevance (PostgreSQL's english configuration drops
-# them too; dropping them here keeps "all words" the same on every database).
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "cannot",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-    ]
-)
-
-_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -172,13 +37,9 @@ class ParsedQuery:
 
 
 def parse_query(text: str) -> ParsedQuery:
-    words: list[str] = []
-    for word in _WORD.findall((text or "").lower()):
-        word = word[:MAX_TERM_LENGTH]
-        if word not in words:
-            words.append(word)
-    meaningful = [word for word in words if word not in STOP_WORDS]
-    return ParsedQuery(text=text, terms=tuple((meaningful or words)[:MAX_TERMS]))
+    found = words(text)
+    meaningful = [word for word in found if word not in STOP_WORDS]
+    return ParsedQuery(text=text, terms=tuple((meaningful or found)[:MAX_TERMS]))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
+from helpdesk.search_words import tsquery_text
 from knowledge.models import Article, Visibility
 from knowledge.search.base import Highlight, Hit, ParsedQuery, Scope, TieredSearch, python_highlights
 
@@ -37,7 +38,7 @@ def _vector() -> RawSQL:
 def words_query(terms: tuple[str, ...], tier: str) -> SearchQuery:
     """Some (`any`), every (`all`), or some but not every (`rest`) of the terms, through
     to_tsquery('english', ...): stemmed; the terms are letters and digits only (parse_query)."""
-    some, every = " | ".join(terms), " & ".join(terms)
+    some, every = tsquery_text(terms), tsquery_text(terms, "&")
     text = {"all": every, "rest": f"({some}) & !({every})"}.get(tier, some)
     return SearchQuery(text, config=CONFIG, search_type="raw")
 

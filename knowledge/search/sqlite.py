@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from helpdesk.search_words import fts5_phrases
 from knowledge.models import Visibility
 from knowledge.search.base import (
     ELLIPSIS,
@@ -38,22 +39,13 @@ SNIPPET_TOKENS = 32
 TEXT_COLUMNS = "{title summary body tags}"
 
 
-def _phrases(values) -> str:
-    return " OR ".join('"' + str(value).replace('"', "") + '"' for value in values)
-
-
-def match_expression(terms: tuple[str, ...], operator: str) -> str:
-    """Each term as an FTS5 string (terms are letters and digits only), joined by OR or AND."""
-    return f" {operator} ".join('"' + term.replace('"', "") + '"' for term in terms)
-
-
 def words_expression(terms: tuple[str, ...], tier: str) -> str:
     """The words of a tier: `any` (some word), `all` (every word), `rest` (some but not all)."""
     if tier == "all":
-        return match_expression(terms, "AND")
+        return fts5_phrases(terms, "AND")
     if tier == "rest":
-        return f"({match_expression(terms, 'OR')}) NOT ({match_expression(terms, 'AND')})"
-    return match_expression(terms, "OR")
+        return f"({fts5_phrases(terms, 'OR')}) NOT ({fts5_phrases(terms, 'AND')})"
+    return fts5_phrases(terms, "OR")
 
 
 def scoped_match(query: ParsedQuery, scope: Scope, tier: str = "any") -> str:
@@ -61,8 +53,8 @@ def scoped_match(query: ParsedQuery, scope: Scope, tier: str = "any") -> str:
     visibilities = [value for value in Visibility.values if value <= scope.max_visibility]
     return (
         f"{TEXT_COLUMNS} : ({words_expression(query.terms, tier)})"
-        f" AND scope : ({_phrases('x' + status for status in scope.statuses)})"
-        f" AND scope : ({_phrases('v' + str(value) for value in visibilities)})"
+        f" AND scope : ({fts5_phrases('x' + status for status in scope.statuses)})"
+        f" AND scope : ({fts5_phrases('v' + str(value) for value in visibilities)})"
     )
 
 
@@ -134,7 +126,7 @@ class SqliteSearch(TieredSearch):
             "SELECT docid FROM knowledge_article_fts_docid WHERE article_id IN "
             f"({', '.join(['%s'] * len(article_ids))}))"
         )
-        words = f"{TEXT_COLUMNS} : ({match_expression(query.terms, 'OR')})"
+        words = f"{TEXT_COLUMNS} : ({fts5_phrases(query.terms, 'OR')})"
         params = [START, STOP, START, STOP, ELLIPSIS, words, *article_ids]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import numpy as np
 import pytest
 from django.core.management import call_command
@@ -86,6 +88,33 @@ def test_published_articles_are_chunked_with_their_metadata(people, committed, e
     retrieval.article_corpus().drop()
     call_command("reindex", "--only", "kb", verbosity=0)
     assert retrieval.article_corpus().collection().count() == len(stored["ids"])
+
+
+def test_reindex_if_stale_rebuilds_an_index_cut_the_old_way_and_leaves_a_current_one(people, committed, embedder):
+    from knowledge import services as kb
+
+    article = kb.article_create(actor=people["lead"], title="Reset a password", body="Open the portal. Choose reset.")
+    committed(kb.article_publish, actor=people["lead"], article=article)
+    ticket = committed(services.ticket_create, requester=people["employee"], title="VPN", description="drops")
+    corpus = retrieval.article_corpus()
+    current = corpus.collection().get(include=["embeddings", "documents", "metadatas"])
+    corpus.drop()  # as an upgrade finds it: the same units under the ids of an older cut
+    corpus.collection().add(
+        ids=[unit_id.replace(":s", ":") for unit_id in current["ids"]],
+        embeddings=current["embeddings"],
+        documents=current["documents"],
+        metadatas=current["metadatas"],
+    )
+    retrieval.ticket_corpus().delete([ticket.pk])  # a ticket written while the index was away
+    out = StringIO()
+    call_command("reindex", "--if-stale", stdout=out)
+    assert sorted(corpus.collection().get()["ids"]) == sorted(current["ids"])
+    assert _ids() == {ticket.pk}
+    assert "Indexed 1 tickets" in out.getvalue()
+
+    out = StringIO()
+    call_command("reindex", "--if-stale", stdout=out)
+    assert out.getvalue().splitlines() == ["The ticket index is current.", "The knowledge-base index is current."]
 
 
 @pytest.mark.own_chroma  # the embedded index's own folder under AI_DIR

@@ -5,9 +5,9 @@ import importlib
 
 import pytest
 
+from helpdesk.search_words import fts5_phrases
 from knowledge.search import mongodb
 from knowledge.search.base import START, STOP, Scope, mark_terms, marked_to_html, parse_query
-from knowledge.search.sqlite import match_expression
 
 migration = importlib.import_module("knowledge.migrations.0002_search_index")
 
@@ -22,8 +22,8 @@ def test_parse_query_keeps_words_drops_stop_words_and_duplicates():
 
 
 def test_fts5_match_expressions_quote_every_term():
-    assert match_expression(("vpn", "near"), "OR") == '"vpn" OR "near"'
-    assert match_expression(("a", "b"), "AND") == '"a" AND "b"'
+    assert fts5_phrases(("vpn", "near"), "OR") == '"vpn" OR "near"'
+    assert fts5_phrases(("a", "b"), "AND") == '"a" AND "b"'
 
 
 @pytest.mark.parametrize(

@@ -8,152 +8,22 @@ score only orders candidates: similar-ticket ranking rescores them itself (ai_as
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 from django.db.models import Q
 
+from helpdesk.search_words import STOP_WORDS, words
+
 MAX_TERMS = 32
-MAX_TERM_LENGTH = 50
-
-# Function words only: PostgreSQL's english configuration drops them too, and a ticket's text is
-# full of them, so an OR over them would match nearly every ticket.
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "about",
-        "after",
-        "again",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "before",
-        "being",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "please",
-        "hi",
-        "hello",
-        "thanks",
-        "thank",
-        "regards",
-    ]
-)
-
-_WORD = re.compile(r"[^\W_]+")
+# Besides the function words every search drops: a ticket's greetings and sign-offs.
+GREETINGS = frozenset(["please", "hi", "hello", "thanks", "thank", "regards"])
 
 
 def query_terms(text: str, *, limit: int = MAX_TERMS) -> tuple[str, ...]:
     """The words of `text` that are searched: lower case, distinct, in order, letters and digits
     only, stop words and single characters dropped, at most `limit`."""
-    words: list[str] = []
-    seen: set[str] = set()
-    for word in _WORD.findall((text or "").lower()):
-        word = word[:MAX_TERM_LENGTH]
-        if len(word) < 2 or word in STOP_WORDS or word in seen:
-            continue
-        seen.add(word)
-        words.append(word)
-        if len(words) >= limit:
-            break
-    return tuple(words)
+    kept = [word for word in words(text) if len(word) > 1 and word not in STOP_WORDS and word not in GREETINGS]
+    return tuple(kept[:limit])
 
 
 class TicketSearch(Protocol):

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
+from helpdesk.search_words import tsquery_text
 from tickets.models import Ticket
 
 CONFIG = "english"
@@ -27,7 +28,7 @@ def _vector() -> RawSQL:
 def words_query(terms: tuple[str, ...]) -> SearchQuery:
     """Any of the terms, through to_tsquery('english', ...): stemmed; the terms are letters and
     digits only (tickets.search.base.query_terms)."""
-    return SearchQuery(" | ".join(terms), config=CONFIG, search_type="raw")
+    return SearchQuery(tsquery_text(terms), config=CONFIG, search_type="raw")
 
 
 class PostgresTicketSearch:

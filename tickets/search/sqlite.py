@@ -16,15 +16,11 @@ from django.db import connection
 from django.db.models import Q
 from django.db.models.sql.where import EmptyResultSet, FullResultSet
 
+from helpdesk.search_words import fts5_phrases
 from tickets.models import Ticket
 
 # bm25() column weights: title, body. A title hit outweighs a body hit.
 WEIGHTS = (4.0, 1.0)
-
-
-def match_expression(terms: tuple[str, ...]) -> str:
-    """Each term as an FTS5 string (terms are letters and digits only), ORed."""
-    return " OR ".join('"' + term.replace('"', "") + '"' for term in terms)
 
 
 def scope_condition(scope_q: Q) -> tuple[str, list] | None:
@@ -62,7 +58,7 @@ class SqliteTicketSearch:
             "ORDER BY score, d.docid LIMIT %s"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [match_expression(terms), *params, limit])
+            cursor.execute(sql, [fts5_phrases(terms), *params, limit])
             # bm25() is lower for better matches: negated, a higher score is better.
             return [(row[0], -float(row[1])) for row in cursor.fetchall()]
 
