@@ -18,9 +18,11 @@ import os
 import re
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -296,3 +298,12 @@ def schema(django_db_blocker) -> dict:
         response = Client().get("/api/schema/")
     assert response.status_code == 200
     return yaml.safe_load(response.content)
+
+
+@pytest.fixture
+def one_rate_window():
+    """The rate limits count in fixed windows (django-ratelimit's): on a slow machine a test's
+    requests (each sign-in a password hash) could straddle a window's end and start counting
+    again. The clock stands still."""
+    with time_machine.travel(datetime(2026, 12, 7, 9, 0, 0, tzinfo=UTC), tick=False):
+        yield

@@ -228,6 +228,7 @@ def test_changing_needs_a_signed_in_caller(api, ada):
     assert_problem(api.post(CHANGE, {"old_password": PASSWORD, "new_password": NEW_PASSWORD}), 401)
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_wrong_old_passwords_are_limited_like_sign_ins_and_share_their_budget(api, ada):
     me = bearer_client(ada)
     for _ in range(5):
@@ -250,6 +251,7 @@ def test_wrong_old_passwords_are_limited_like_sign_ins_and_share_their_budget(ap
 LIMITS = {**settings.RATE_LIMITS, "password_reset_ip": "4/h", "password_reset_account": "2/h"}
 
 
+@pytest.mark.usefixtures("one_rate_window")
 @override_settings(RATE_LIMITS=LIMITS)
 def test_reset_emails_are_limited_per_address_from_any_ip(api, ada):
     for n in range(2):
@@ -265,6 +267,7 @@ def test_reset_emails_are_limited_per_address_from_any_ip(api, ada):
     assert len(sent_emails()) == 2
 
 
+@pytest.mark.usefixtures("one_rate_window")
 @override_settings(RATE_LIMITS=LIMITS)
 def test_reset_emails_are_limited_per_ip_whatever_the_address(api, ada):
     for n in range(4):
@@ -275,6 +278,7 @@ def test_reset_emails_are_limited_per_ip_whatever_the_address(api, ada):
     assert ask_reset(api, "ada@example.com", ip="10.6.0.2").status_code == 202
 
 
+@pytest.mark.usefixtures("one_rate_window")
 @override_settings(RATE_LIMITS={**settings.RATE_LIMITS, "password_reset_confirm_ip": "3/h"})
 def test_confirming_is_limited_per_ip(api, ada):
     for _ in range(3):

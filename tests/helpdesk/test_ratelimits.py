@@ -1,25 +1,14 @@
 """Abuse limits: wrong sign-ins per account and per IP, sign-up and refresh per IP, throttles."""
 
-from datetime import UTC, datetime
-
 import pytest
-import time_machine
 from django.test import override_settings
 
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import assert_problem
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("one_rate_window")]
 
 LOGIN = "/api/v1/auth/login/"
-
-
-@pytest.fixture(autouse=True)
-def one_window():
-    """The limits count in fixed windows (django-ratelimit's): on a slow machine six sign-ins (each a
-    password hash) could straddle a window's end and start counting again. The clock stands still."""
-    with time_machine.travel(datetime(2026, 12, 7, 9, 0, 0, tzinfo=UTC), tick=False):
-        yield
 
 
 def wrong_login(api, email="ada@example.com", ip="10.0.0.1"):
