@@ -36,6 +36,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 from scipy import sparse
 
+from ai_assist.ml.bm25 import lucene_idf, term_weights
 from ai_assist.ml.markers import cite
 from ai_assist.ml.passages import Answer, Citation, Composed, Passage, ScoredUnit
 from ai_assist.ml.text import STOP_WORDS, split_units, stem, tokens
@@ -415,12 +416,11 @@ class HybridIndex:
             n = int(mine.sum())
             counts = sparse.diags(mine.astype(np.float32)) @ self.counts
             df = np.asarray((counts > 0).sum(axis=0)).ravel().astype(np.float64)
-            idf = np.log1p((n - df + 0.5) / (df + 0.5))  # never negative (Lucene's form)
             average = self.lengths[mine].mean() if n else 1.0
-            norm = self.k1 * (1 - self.b + self.b * self.lengths / (average or 1.0))
             at = self.kinds[coo.row] == kind
-            data, cols, rows = coo.data[at], coo.col[at], coo.row[at]
-            weights[at] = idf[cols] * data * (self.k1 + 1) / (data + norm[rows])
+            weights[at] = term_weights(
+                coo.data[at], coo.row[at], coo.col[at], lucene_idf(df, n), self.lengths, average, k1=self.k1, b=self.b
+            )
         matrix = sparse.csr_matrix((weights, (coo.row, coo.col)), shape=coo.shape).tocsc()
         self._weights[level] = matrix
         return matrix
