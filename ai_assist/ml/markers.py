@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+_NUMBERED = r"\[(\d{1,2})\]"  # the grammar: one or two digits in square brackets
 # A marker with the one space before it, so that removing it leaves "portal." and not "portal ."
-MARKER = re.compile(r"\s?\[(\d{1,2})\]")
-_ANY_BEFORE = re.compile(r"\s*\[\d{1,2}\]")
+MARKER = re.compile(r"\s?" + _NUMBERED)
+_WITH_ANY_SPACE = re.compile(r"\s*" + _NUMBERED)  # a quoted unit's own marks, however spaced
 
 
 def numbers_in(text: str) -> list[int]:
@@ -27,7 +28,7 @@ def keep_only(text: str, keep: Callable[[int], bool]) -> str:
 
 def without_markers(text: str) -> str:
     """`text` with no marker at all (a quoted sentence before it is cited again)."""
-    return _ANY_BEFORE.sub("", text or "")
+    return _WITH_ANY_SPACE.sub("", text or "")
 
 
 def cite(text: str, n: int) -> str:
