@@ -3,9 +3,10 @@
     make ai-cv        (or: .venv/bin/python bench/ai_cv.py [--csv PATH] [--folds 5] [--json])
 
 Stratified by category (seed 20261125). Each fold trains on four fifths and measures on the
-fifth with exactly the code of `manage.py ai_eval` (ai_assist.ml.evaluate), so the figures are
-those of the serving code. Baselines, trained in the same folds: TF-IDF (word 1-2 grams) +
-logistic regression for routing; plain BM25 and plain MiniLM cosine for similar tickets.
+fifth with exactly the code of `manage.py ai_eval` (ai_assist.ml.evaluate; the served path:
+ai_assist.similar_eval), so the figures are those of the serving code. Baselines, trained in the
+same folds: TF-IDF (word 1-2 grams) + logistic regression for routing; plain BM25 and plain MiniLM
+cosine for similar tickets.
 Prints mean ± standard deviation over the folds. Embeddings are cached under VAR_DIR/ai.
 """
 
