@@ -4,8 +4,8 @@ an article drafted from a resolved ticket. Each is logged as a Suggestion (ai_as
 Each text's audience is decided first (ai_assist.audience), and it draws only on what that
 audience may read:
 - a draft reply is read by the requester and sent by the agent: it stands on the published
-  articles both may read and the resolved tickets both may open (ai_assist.grounding, as the
-  chatbot finds them), never on another requester's ticket; the ticket itself is shown to a model
+  articles both may read and the resolved tickets both may open (ai_assist.answering.ground, as
+  the chatbot finds them), never on another requester's ticket; the ticket itself is shown to a model
   as its public thread only, so an internal note can never be quoted into it;
 - a summary is read by the staff member who asked: the thread as they may read it
   (tickets.selectors.comments_for: internal notes for staff only), marked as such;
@@ -13,29 +13,27 @@ audience may read:
   public thread with personal data removed first (ai_assist.ml.personal), the draft saying what was
   removed, written through knowledge.services (which checks that the author may write it).
 
-Generation: the configured chat model (ai_assist.llm) when there is one; when it fails or misses
-its deadline, the extractive path answers within the same request (`path` = "fallback"); with no
-model, the extractive path (`path` = "extractive"). Citations `[n]` point at the retrieved
-passages; after generation, a number that names no retrieved passage is removed from the text, and
-every citation is checked again against the audience (ai_assist.grounding.cite).
+Each goes through the answer pipeline (ai_assist.answering): the ground stage's audience check,
+the write stage's one fallback policy (the configured model, else the extractive text: `path`
+"llm", "fallback" or "extractive"), and the citation check: a marker [n] stands only where it
+names a retrieved passage the audience may read now, in every text, a summary and an article
+included (they cite nothing, so any marker a model wrote in them is removed).
 """
 
 from __future__ import annotations
 
-import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accounts.models import User
-from ai_assist import embeddings, grounding, llm, services
-from ai_assist.audience import TICKET, Form, SourceUse, Text, allowed_sources, audience_for, scrubber
-from ai_assist.llm import EXTRACTIVE, FALLBACK, LLM
+from ai_assist import embeddings, services
+from ai_assist.answering import citations, ground, write
+from ai_assist.audience import Form, Text, audience_for, scrubber
 from ai_assist.ml import personal
 from ai_assist.ml import thread as threads
+from ai_assist.ml.passages import LLM, Written
 from ai_assist.models import Suggestion
-from helpdesk.errors import NotFound
-
-logger = logging.getLogger(__name__)
 
 QUERY_CHARS = 2_000
 EXTRACTIVE_MODEL = "extractive-thread-v1"  # ai_assist.ml.thread; drafts name the answerer
@@ -61,7 +59,7 @@ ARTICLE_PROMPT = (
 
 
 @dataclass
-class Written:
+class Drafted:
     """What an agent tool returns: the text, its checked citations and how it was made."""
 
     text: str
@@ -88,7 +86,6 @@ def _first_name(user: User | None) -> str:
 def thread_for(*, reader: User, ticket) -> threads.Thread:
     """The ticket's thread as `reader` may read it (internal notes for staff only)."""
     from tickets import selectors as ticket_selectors
-    from tickets.models import Status
 
     comments = ticket_selectors.comments_for(user=reader, ticket=ticket)
     return threads.Thread(
@@ -97,7 +94,7 @@ def thread_for(*, reader: User, ticket) -> threads.Thread:
         requester=_name(ticket.requester),
         status=ticket.get_status_display(),
         priority=ticket.get_priority_display().lower(),
-        resolved=ticket.status in (Status.RESOLVED, Status.CLOSED),
+        resolved=ticket_selectors.is_resolved(ticket),
         assignee=_name(ticket.assignee) if ticket.assignee_id else "",
         department=ticket.department.name if ticket.department_id else "",
         messages=tuple(
@@ -112,47 +109,27 @@ def thread_for(*, reader: User, ticket) -> threads.Thread:
     )
 
 
-# --- Sources ---------------------------------------------------------------------------------
+# --- Writing --------------------------------------------------------------------------------
 
 
-def _ticket_allowed(audience, ticket, form: Form = Form.VERBATIM) -> None:
-    """The ticket a tool writes about must pass the audience check (the view found it through the
-    caller's scope; this is the same rule asked once more, as every AI text asks it)."""
-    if (TICKET, ticket.pk) not in allowed_sources(audience, [SourceUse(TICKET, ticket.pk, form)]):
-        raise NotFound("No such ticket.")
+def _extractive(text: Callable[[], str], model: str = EXTRACTIVE_MODEL, cited: list | None = None) -> write.Extractive:
+    """The write stage's extractive text: `text()` made only when it is used."""
+
+    def written(path: str, error: str) -> Written:
+        return Written(text(), path, model, list(cited or []), error)
+
+    return written
 
 
-# --- Generation -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Generated:
-    text: str
-    path: str
-    model: str
-    error: str = ""
-
-
-def _generate(messages: list[tuple[str, str]], *, extractive, extractive_model: str = EXTRACTIVE_MODEL) -> _Generated:
-    """The model's answer, or the extractive one: with no model configured (extractive), or
-    when it cannot be built, fails or is too slow (fallback, the reason kept)."""
-    try:
-        model = llm.current()
-        if model is not None:
-            completion = model.complete(messages)
-            if completion.text.strip():
-                return _Generated(completion.text.strip(), LLM, completion.model)
-            raise llm.LlmUnavailable(f"{model.name} returned an empty answer")
-    except llm.LlmUnavailable as exc:
-        logger.warning("The language model did not answer (%s); the extractive path answers", exc)
-        return _Generated(extractive(), FALLBACK, extractive_model, error=str(exc)[:500])
-    return _Generated(extractive(), EXTRACTIVE, extractive_model)
+def _uncited(text: str) -> str:
+    """A text that cites nothing keeps no marker (ai_assist.answering.citations)."""
+    return citations.only_listed(text, [])
 
 
 # --- The tools ------------------------------------------------------------------------------
 
 
-def draft_reply(*, actor: User, ticket) -> Written:
+def draft_reply(*, actor: User, ticket) -> Drafted:
     """A reply to the requester of `ticket` (one `actor` may see; the view found it through
     tickets.selectors), grounded in what `actor` may read, logged as a draft suggestion. When
     nothing answers, an honest holding reply, and no model is asked to write one."""
@@ -161,15 +138,15 @@ def draft_reply(*, actor: User, ticket) -> Written:
     asked = threads.open_question(public)
     question = ticket.title if not asked or asked == ticket.title else f"{ticket.title}. {asked}"
     audience = audience_for(Text.DRAFT_REPLY, writer=actor, requester=ticket.requester)
-    _ticket_allowed(audience, ticket)
+    ground.require_ticket(audience, ticket)
     question = question[:QUERY_CHARS]
-    found = grounding.find(
+    found = ground.find(
         audience=audience, question=question, vector=embeddings.embed_one(question), exclude_ticket=ticket.pk
     )
     answer = found.answer
     passages = list(answer.passages)
 
-    def extractive() -> str:
+    def reply() -> str:
         return threads.reply(
             requester=_first_name(ticket.requester), agent=_first_name(actor), composed=answer.composed
         )
@@ -183,51 +160,50 @@ def draft_reply(*, actor: User, ticket) -> Written:
             f"Agent's name: {_first_name(actor)}\nWrite the reply.",
         ),
     ]
-    answerer = grounding.ANSWERER.name
-    if answer.composed.answered:
-        generated = _generate(messages, extractive=extractive, extractive_model=answerer)
-    else:
-        generated = _Generated(extractive(), EXTRACTIVE, answerer)
-    if generated.path == LLM:
-        text, cited = grounding.keep_citations(generated.text, passages)
-    else:
-        text, cited = generated.text, [(c.n, c.passage) for c in answer.composed.citations]
-    text, citations = grounding.cite(audience=audience, text=text, cited=cited)
+    cited = [(c.n, c.passage) for c in answer.composed.citations]
+    written = write.write(
+        messages,
+        extractive=_extractive(reply, ground.ANSWERER.name, cited),
+        answered=answer.composed.answered,
+        passages=passages,
+    )
+    text, checked = citations.cite(audience=audience, written=written)
     suggestion = services.suggestion_record(
         kind=Suggestion.Kind.DRAFT,
         actor=actor,
         ticket=ticket,
         inputs={"ticket": ticket.pk, "question": services.clipped(question), "reason": answer.reason},
-        output={"text": text, "citations": citations, "answered": bool(citations)},
+        output={"text": text, "citations": checked, "answered": bool(checked)},
         sources=found.logged(),
-        model=generated.model,
-        path=generated.path,
-        error=generated.error,
+        model=written.model,
+        path=written.path,
+        error=written.error,
         latency_ms=(time.perf_counter() - started) * 1000,
     )
-    return Written(text=text, path=generated.path, suggestion=suggestion, citations=citations)
+    return Drafted(text=text, path=written.path, suggestion=suggestion, citations=checked)
 
 
-def summarise_ticket(*, actor: User, ticket) -> Written:
+def summarise_ticket(*, actor: User, ticket) -> Drafted:
     """A short summary of `ticket`'s thread as `actor` may read it, for an agent taking over."""
     started = time.perf_counter()
-    _ticket_allowed(audience_for(Text.SUMMARY, writer=actor), ticket)
+    ground.require_ticket(audience_for(Text.SUMMARY, writer=actor), ticket)
     thread = thread_for(reader=actor, ticket=ticket)
     notes = "Internal notes are marked; they are for staff." if any(m.internal for m in thread.messages) else ""
     messages = [("system", f"{SUMMARY_PROMPT} {notes}".strip()), ("human", threads.as_text(thread))]
-    generated = _generate(messages, extractive=lambda: threads.summarise(thread).text)
+    written = write.write(messages, extractive=_extractive(lambda: threads.summarise(thread).text))
+    text = _uncited(written.text)
     suggestion = services.suggestion_record(
         kind=Suggestion.Kind.SUMMARY,
         actor=actor,
         ticket=ticket,
         inputs={"ticket": ticket.pk, "messages": len(thread.messages), "internal_notes": bool(notes)},
-        output={"text": generated.text},
-        model=generated.model,
-        path=generated.path,
-        error=generated.error,
+        output={"text": text},
+        model=written.model,
+        path=written.path,
+        error=written.error,
         latency_ms=(time.perf_counter() - started) * 1000,
     )
-    return Written(text=generated.text, path=generated.path, suggestion=suggestion)
+    return Drafted(text=text, path=written.path, suggestion=suggestion)
 
 
 def _article_from_markdown(text: str, fallback: threads.ArticleDraft) -> threads.ArticleDraft:
@@ -246,24 +222,24 @@ def article_from_ticket(*, actor: User, ticket, visibility: int, category=None):
     knowledge.services (leads and admins). Returns (article, suggestion)."""
     from helpdesk.errors import Invalid
     from knowledge import services as kb_services
-    from tickets.models import Status
+    from tickets.selectors import is_resolved
 
-    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+    if not is_resolved(ticket):
         raise Invalid(
             "Only a resolved or closed ticket becomes an article: its solution is known.",
             code="ticket_not_resolved",
             errors={"ticket": ["The ticket is not resolved."]},
         )
     started = time.perf_counter()
-    _ticket_allowed(audience_for(Text.ARTICLE, writer=actor, visibility=visibility), ticket, Form.SCRUBBED)
+    ground.require_ticket(audience_for(Text.ARTICLE, writer=actor, visibility=visibility), ticket, Form.SCRUBBED)
     # Everyone of `visibility` reads the article: personal data leaves before any model sees the thread.
     scrub = personal.Tally(scrubber(ticket.requester, ticket.assignee))
     public = threads.without_people(thread_for(reader=actor, ticket=ticket).public(), scrub)
     extractive_draft = threads.article_from_thread(public)
     messages = [("system", ARTICLE_PROMPT), ("human", threads.as_text(public))]
-    generated = _generate(messages, extractive=lambda: extractive_draft.body)
-    draft = _article_from_markdown(generated.text, extractive_draft) if generated.path == LLM else extractive_draft
-    body = f"{scrub(draft.body)}\n\n_{personal.note(scrub.removed)}_"
+    written = write.write(messages, extractive=_extractive(lambda: extractive_draft.body))
+    draft = _article_from_markdown(written.text, extractive_draft) if written.path == LLM else extractive_draft
+    body = f"{scrub(_uncited(draft.body))}\n\n_{personal.note(scrub.removed)}_"
     article = kb_services.article_create(
         actor=actor,
         title=scrub(draft.title),
@@ -271,7 +247,7 @@ def article_from_ticket(*, actor: User, ticket, visibility: int, category=None):
         summary=scrub(draft.summary),
         category=category,
         visibility=visibility,
-        change_note=f"Drafted by the AI ({generated.path}) from a resolved ticket, personal data removed.",
+        change_note=f"Drafted by the AI ({written.path}) from a resolved ticket, personal data removed.",
     )
     suggestion = services.suggestion_record(
         kind=Suggestion.Kind.ARTICLE,
@@ -279,9 +255,9 @@ def article_from_ticket(*, actor: User, ticket, visibility: int, category=None):
         ticket=ticket,
         inputs={"ticket": ticket.pk, "visibility": visibility},
         output={"article": article.pk, "title": article.title, "text": body, "removed": dict(scrub.removed)},
-        model=generated.model,
-        path=generated.path,
-        error=generated.error,
+        model=written.model,
+        path=written.path,
+        error=written.error,
         latency_ms=(time.perf_counter() - started) * 1000,
     )
     return article, suggestion

@@ -90,7 +90,8 @@ def evaluate_answers(
 ) -> dict:
     """Every figure of `ai_eval answer` (see the module docstring)."""
     from accounts.models import Role
-    from ai_assist import chat, grounding
+    from ai_assist import chat
+    from ai_assist.answering import ground
 
     def bar(items, label):
         return progress(items, label) if progress else items
@@ -140,6 +141,6 @@ def evaluate_answers(
         "citation_valid": (valid / citations) if citations else 1.0,
         "p50_ms": percentile(times, 50),
         "p95_ms": percentile(times, 95),
-        "model": grounding.ANSWERER.name,
+        "model": ground.ANSWERER.name,
         "baseline": baseline,
     }

@@ -78,13 +78,13 @@ class Audience:
     def ticket_scope(self) -> TicketScope | None:
         """The resolved tickets every reader may open, as the AI's retrieval scope (None: the
         audience may not read any ticket as written)."""
-        from tickets.models import Status
         from tickets.policies import TicketScope, retrieval_scope
+        from tickets.selectors import resolved
 
         if self.is_public or not self.readers:
             return None
         scopes = [retrieval_scope(reader) for reader in {reader.pk: reader for reader in self.readers}.values()]
-        q = Q(status__in=(Status.RESOLVED, Status.CLOSED))
+        q = resolved()
         for scope in scopes:
             q &= scope.q
         return TicketScope(q, "&".join(scope.key for scope in scopes) + ":resolved")

@@ -5,23 +5,22 @@ One turn (`ask`, or `ask_stream` for server-sent events):
    not stand alone ("and on my phone?") is read together with the previous question (`condense`);
 2. retrieval for the answer's audience, the asker (ai_assist.audience), visibility first: the
    published articles the asker may read and, when none answers, the public answers of resolved
-   tickets the asker may see (ai_assist.grounding, shared with draft replies);
+   tickets the asker may see (the pipeline's ground stage, ai_assist.answering.ground, shared with
+   draft replies);
 3. the extractive answerer (ai_assist.ml.answer) decides whether anything answers: if nothing
    does, the honest no-answer, with no citation, and an offer to open a ticket (deflection);
-4. generation: the configured chat model (ai_assist.llm) writes from the passages the answerer
-   chose, told to claim nothing outside them; its citations [n] are checked after generation
-   (a number naming no passage is removed; an answer citing nothing is not used). A model that
-   fails or misses its deadline gives way to the extractive answer in the same request
-   (`path` = "fallback"); with no model configured the extractive answer is the answer
-   (`path` = "extractive");
-5. both turns are stored, the answer logged as a Suggestion (inputs, ranked sources, output,
-   path, model, latency), and every citation checked once more against the audience now (the
-   marker of one that fails is removed from the text).
+4. writing (ai_assist.answering.write, the one fallback policy): the configured chat model writes
+   from the passages the answerer chose, told to claim nothing outside them; a number naming no
+   passage is removed, and an answer citing nothing is not used. A model that fails or misses its
+   deadline gives way to the extractive answer in the same request (`path` = "fallback"); with no
+   model configured the extractive answer is the answer (`path` = "extractive");
+5. every citation checked against the audience now (ai_assist.answering.citations: the marker of
+   one that fails is removed from the text, streamed or not), both turns stored, and the answer
+   logged as a Suggestion (inputs, ranked sources, output, path, model, latency).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import Iterator
@@ -32,17 +31,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from ai_assist import embeddings, grounding, llm, services
+from ai_assist import embeddings, services
+from ai_assist.answering import citations, ground, write
+from ai_assist.answering.ground import ANSWERER, Found
 from ai_assist.audience import Audience, Text, audience_for
-from ai_assist.grounding import ANSWERER, Found
-from ai_assist.llm import EXTRACTIVE, FALLBACK, LLM
-from ai_assist.ml.answer import Answer, Source, terms_of
-from ai_assist.ml.compose import Passage
+from ai_assist.ml.answer import Source, terms_of
+from ai_assist.ml.passages import Answer, Passage, Written
 from ai_assist.models import ChatMessage, Conversation, Suggestion
 from helpdesk import events
 from helpdesk.errors import Conflict, NotFound
-
-logger = logging.getLogger(__name__)
 
 QUESTION_CHARS = 2_000
 PASSAGE_UNITS = 8  # units of a source shown to a model
@@ -143,11 +140,11 @@ def _prepare(*, user: User, message: str, conversation_id: str | None) -> _Turn:
         previous = None
     question = condense(message, previous)
     audience = audience_for(Text.CHAT, writer=user)
-    found = grounding.find(audience=audience, question=question, vector=embeddings.embed_one(question))
+    found = ground.find(audience=audience, question=question, vector=embeddings.embed_one(question))
     return _Turn(user, audience, message, question, conversation, found, started)
 
 
-# --- Generation ------------------------------------------------------------------------------
+# --- Writing ---------------------------------------------------------------------------------
 
 
 def _passage_text(passage: Passage, sources: list[Source]) -> str:
@@ -159,57 +156,25 @@ def _passage_text(passage: Passage, sources: list[Source]) -> str:
 
 
 def model_messages(turn: _Turn) -> list[tuple[str, str]]:
-    sources = [*turn.found.articles, *turn.found.tickets]
     numbered = "\n\n".join(
-        f"[{n}] {p.title}\n{_passage_text(p, sources)}" for n, p in enumerate(turn.answer.passages, start=1)
+        f"[{n}] {p.title}\n{_passage_text(p, turn.found.sources)}" for n, p in enumerate(turn.answer.passages, start=1)
     )
     return [("system", CHAT_PROMPT), ("human", f"Passages:\n\n{numbered}\n\nQuestion: {turn.message}")]
 
 
-@dataclass
-class _Written:
-    text: str
-    cited: list[tuple[int, Passage]]
-    path: str
-    model: str
-    error: str = ""
-
-
-def _extractive(turn: _Turn, *, path: str = EXTRACTIVE, error: str = "") -> _Written:
+def _writing(turn: _Turn) -> dict:
+    """The write stage's arguments for this turn: the extractive answer and the model's passages."""
     composed = turn.answer.composed
-    return _Written(
-        composed.text, [(c.n, c.passage) for c in composed.citations], path, ANSWERER.name, error=error[:500]
-    )
 
+    def extractive(path: str, error: str) -> Written:
+        return Written(composed.text, path, ANSWERER.name, [(c.n, c.passage) for c in composed.citations], error)
 
-def _checked_model_text(turn: _Turn, text: str, model: str) -> _Written:
-    """A model's text with its citations checked: markers naming no passage removed; a text that
-    cites none of the passages is not used (the extractive answer is, path "fallback")."""
-    kept, cited = grounding.keep_citations(text.strip(), list(turn.answer.passages))
-    if not cited:
-        return _extractive(turn, path=FALLBACK, error=f"{model} cited none of the passages")
-    return _Written(kept, cited, LLM, model)
-
-
-def _model() -> tuple[llm.ChatLlm | None, str]:
-    try:
-        return llm.current(), ""
-    except llm.LlmUnavailable as exc:
-        return None, str(exc)
-
-
-def _write(turn: _Turn) -> _Written:
-    if not turn.answer.composed.answered:
-        return _extractive(turn)  # nothing answers: no model is asked to write anything
-    model, error = _model()
-    if model is None:
-        return _extractive(turn, path=FALLBACK if error else EXTRACTIVE, error=error)
-    try:
-        completion = model.complete(model_messages(turn))
-    except llm.LlmUnavailable as exc:
-        logger.warning("The chat model did not answer (%s); the extractive answer is given", exc)
-        return _extractive(turn, path=FALLBACK, error=str(exc))
-    return _checked_model_text(turn, completion.text, completion.model)
+    return {
+        "extractive": extractive,
+        "answered": composed.answered,
+        "passages": turn.answer.passages,
+        "must_cite": True,
+    }
 
 
 # --- Storing the turn ------------------------------------------------------------------------
@@ -232,9 +197,9 @@ def offer_for(turn: _Turn) -> dict:
     return {"title": title, "description": description[:20_000]}
 
 
-def _finish(turn: _Turn, written: _Written) -> ChatAnswer:
-    text, citations = grounding.cite(audience=turn.audience, text=written.text, cited=written.cited)
-    if written.cited and not citations:  # everything it cited became unreadable meanwhile
+def _finish(turn: _Turn, written: Written) -> ChatAnswer:
+    text, cited = citations.cite(audience=turn.audience, written=written)
+    if written.cited and not cited:  # everything it cited became unreadable meanwhile
         text, answered = ANSWERER.no_answer, False
     else:
         answered = turn.answer.composed.answered
@@ -252,7 +217,7 @@ def _finish(turn: _Turn, written: _Written) -> ChatAnswer:
         },
         output={
             "answer": text,
-            "citations": [{k: c[k] for k in ("n", "kind", "id", "title")} for c in citations],
+            "citations": [{k: c[k] for k in ("n", "kind", "id", "title")} for c in cited],
             "answered": answered,
             "reason": turn.answer.reason,
             "offer": offer,
@@ -268,13 +233,13 @@ def _finish(turn: _Turn, written: _Written) -> ChatAnswer:
         conversation=turn.conversation,
         role=ChatMessage.Role.ASSISTANT,
         text=text,
-        citations=[{k: c[k] for k in ("n", "kind", "id", "title")} for c in citations],
+        citations=[{k: c[k] for k in ("n", "kind", "id", "title")} for c in cited],
         path=written.path,
         suggestion=suggestion,
         created_at=max(timezone.now(), now),
     )
     Conversation.objects.filter(pk=turn.conversation.pk).update(updated_at=timezone.now())
-    return ChatAnswer(turn.conversation, suggestion, text, citations, written.path, answered, offer, sources)
+    return ChatAnswer(turn.conversation, suggestion, text, cited, written.path, answered, offer, sources)
 
 
 # --- Entry points ----------------------------------------------------------------------------
@@ -283,33 +248,31 @@ def _finish(turn: _Turn, written: _Written) -> ChatAnswer:
 def ask(*, user: User, message: str, conversation_id: str | None = None) -> ChatAnswer:
     """Answer one question in a conversation of `user` (a new one without `conversation_id`)."""
     turn = _prepare(user=user, message=message, conversation_id=conversation_id)
-    return _finish(turn, _write(turn))
+    return _finish(turn, write.write(model_messages(turn), **_writing(turn)))
 
 
 def ask_stream(*, user: User, message: str, conversation_id: str | None = None) -> Iterator[tuple[str, dict]]:
     """The same turn as (event, data) pairs for server-sent events: `start` (the conversation),
-    `token` (text as it comes), `replace` (the model failed or cited nothing after it began: the
-    text so far is replaced by the extractive answer), and `done` (the whole answer, its checked
-    citations, path, suggestion and the ticket offer)."""
+    `token` (text as it comes), `replace` (the text so far is replaced: by the extractive answer
+    when the model failed or cited nothing after it began, or by the checked text when the citation
+    check removed a marker already sent), and `done` (the whole answer, its checked citations,
+    path, suggestion and the ticket offer)."""
     turn = _prepare(user=user, message=message, conversation_id=conversation_id)
     yield "start", {"conversation_id": turn.conversation.pk}
-    model, error = _model() if turn.answer.composed.answered else (None, "")
-    if model is None:
-        written = _extractive(turn, path=FALLBACK if error else EXTRACTIVE, error=error)
-        yield "token", {"text": written.text}
-    else:
-        parts: list[str] = []
+    shown = ""
+    stream = write.write_stream(model_messages(turn), **_writing(turn))
+    while True:
         try:
-            for token in model.stream(model_messages(turn)):
-                parts.append(token)
-                yield "token", {"text": token}
-            written = _checked_model_text(turn, "".join(parts), model.name)
-        except llm.LlmUnavailable as exc:
-            logger.warning("The chat model stopped (%s); the extractive answer is given", exc)
-            written = _extractive(turn, path=FALLBACK, error=str(exc))
-        if written.path == FALLBACK:
-            yield ("replace" if parts else "token"), {"text": written.text}
-    yield "done", answer_payload(_finish(turn, written))
+            event, data = next(stream)
+        except StopIteration as done:
+            written: Written = done.value
+            break
+        shown = data["text"] if event == "replace" else shown + data["text"]
+        yield event, data
+    answer = _finish(turn, written)
+    if answer.text != shown:
+        yield "replace", {"text": answer.text}
+    yield "done", answer_payload(answer)
 
 
 def answer_payload(answer: ChatAnswer) -> dict:

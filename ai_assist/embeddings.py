@@ -13,7 +13,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from ai_assist.ml import embed
-from ai_assist.ml.embed import CachedEmbedder, Embedder, EmbedderUnavailable, get_embedder
+from ai_assist.ml.embed import CachedEmbedder, Embedder, get_embedder
+from ai_assist.ml.embed_model import EmbedderUnavailable
 from helpdesk.errors import Unavailable
 
 

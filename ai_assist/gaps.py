@@ -31,7 +31,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from ai_assist import embeddings, policies, retrieval, services
-from ai_assist.audience import Form, SourceUse, Text, allowed_sources, audience_for, scrubber
+from ai_assist.answering import ground
+from ai_assist.answering.citations import only_listed
+from ai_assist.audience import Form, SourceUse, Text, audience_for, scrubber
 from ai_assist.ml import gaps, personal
 from ai_assist.models import ChatMessage, Suggestion
 from helpdesk.errors import NotFound
@@ -130,8 +132,9 @@ def best_matches(ids: list[str], vectors: np.ndarray, visibilities: list[int]) -
 
 def _ticket_items(reader: User, since: datetime) -> tuple[list[gaps.GapItem], dict[str, Member]]:
     from knowledge.policies import max_visibility
-    from tickets.models import Status, Ticket
+    from tickets.models import Ticket
     from tickets.policies import retrieval_scope
+    from tickets.selectors import is_resolved, public_staff_answers
 
     tickets = list(
         Ticket.objects.filter(retrieval_scope(reader).q, created_at__gte=since)
@@ -149,10 +152,7 @@ def _ticket_items(reader: User, since: datetime) -> tuple[list[gaps.GapItem], di
     )
     items, members = [], {}
     for ticket, vector, match in zip(indexed, vectors, matches.tolist(), strict=True):
-        resolved = ticket.status in (Status.RESOLVED, Status.CLOSED)
-        answers = tuple(
-            c["body"] for c in ticket.comments if resolved and not c["internal"] and c["author"] != ticket.requester_id
-        )
+        answers = tuple(public_staff_answers(ticket)) if is_resolved(ticket) else ()
         items.append(
             gaps.GapItem(
                 id=ticket.pk, kind="ticket", text=ticket.title, vector=vector, best_match=match, answers=answers
@@ -241,7 +241,7 @@ def gap_draft(*, actor: User, gap_id: str, visibility: int, days: int = DAYS, ca
     found, _ = gap_for(reader=actor, gap_id=gap_id, days=days)
     audience = audience_for(Text.GAP, writer=actor, visibility=visibility)
     forms = {"ticket": Form.SCRUBBED, "question": Form.KEYWORDS}
-    allowed = allowed_sources(audience, [SourceUse(item.kind, item.id, forms[item.kind]) for item in found.items])
+    allowed = ground.usable(audience, [SourceUse(item.kind, item.id, forms[item.kind]) for item in found.items])
     items = [item for item in found.items if (item.kind, item.id) in allowed]
     if not items:
         raise NotFound("No such knowledge gap now. Reload the report.", code="gap_not_found")
@@ -252,7 +252,8 @@ def gap_draft(*, actor: User, gap_id: str, visibility: int, days: int = DAYS, ca
         "Outlined by the AI from a group of recent questions that no article answered well. "
         "Write the answer under each heading, check it, then publish."
     )
-    body = f"{outline.markdown()}\n_{instructions}_\n\n_{personal.note(scrub.removed)}_\n"
+    # The outline quotes people's words: a "[2]" among them would read as a citation, and it cites nothing.
+    body = f"{only_listed(outline.markdown(), [])}\n_{instructions}_\n\n_{personal.note(scrub.removed)}_\n"
     summary = f"What people ask about {', '.join(keywords[:3])}." if keywords else ""
     article = kb_services.article_create(
         actor=actor,

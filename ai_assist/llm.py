@@ -2,7 +2,7 @@
 failure means. Chat, drafts and summaries ask `current()`; nothing else talks to a provider.
 
 - `AI_LLM_MODEL` unset (the default, and `make run`): no model. `current()` is None and callers
-  use the extractive composer (ai_assist.ml.compose); no LangChain chat code is even imported.
+  use the extractive path (ai_assist.answering.write); no LangChain chat code is even imported.
 - `AI_LLM_MODEL` set: LangChain's `init_chat_model(AI_LLM_MODEL)`, so any provider LangChain
   supports ("openai:gpt-4o-mini", "anthropic:...", "ollama:llama3.1"), with that provider's
   package installed and its key in its usual variable (OPENAI_API_KEY, ...). langchain-openai
@@ -43,10 +43,6 @@ _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llm")
 _built: dict[tuple, ChatLlm | LlmUnavailable] = {}
 _built_lock = threading.Lock()
 _END = object()
-
-# How an AI text was written (a suggestion's `path`): by the configured model; by the extractive
-# composer because the model failed or was too slow; or by the composer, no model being configured.
-LLM, FALLBACK, EXTRACTIVE = "llm", "fallback", "extractive"
 
 
 class LlmUnavailable(Exception):

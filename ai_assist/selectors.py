@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Department, User
 from ai_assist import policies
-from ai_assist.models import Conversation, Suggestion, SuggestionFeedback
+from ai_assist.models import ChatMessage, Conversation, Suggestion, SuggestionFeedback
 from helpdesk.errors import NotFound
 
 
@@ -294,9 +294,9 @@ def conversation_detail(*, user: User, conversation_id: str) -> dict:
     """One of the caller's conversations with its turns (404 for anyone else's). Citations are
     checked again against what the caller may read now (one query for the whole conversation):
     a source hidden since it was cited loses its citation."""
+    from ai_assist.answering.citations import checked_citations, only_listed
     from ai_assist.audience import Text, audience_for
-    from ai_assist.grounding import checked_citations
-    from ai_assist.ml.compose import Passage
+    from ai_assist.ml.passages import Passage
 
     conversation = Conversation.objects.filter(pk=conversation_id, user=user).first()
     if conversation is None:
@@ -309,26 +309,31 @@ def conversation_detail(*, user: User, conversation_id: str) -> dict:
     ]
     audience = audience_for(Text.CHAT, writer=user)
     readable = {(c["kind"], c["id"]): c for c in checked_citations(audience=audience, cited=cited)}
+    shown = []
+    for message in messages:
+        citations = [
+            {**readable[(c["kind"], c["id"])], "n": c["n"]}
+            for c in message.citations or []
+            if (c["kind"], c["id"]) in readable
+        ]
+        # An answer's own words are kept; the marker of a citation that no longer passes is not.
+        text = only_listed(message.text, citations) if message.role == ChatMessage.Role.ASSISTANT else message.text
+        shown.append(
+            {
+                "id": message.pk,
+                "role": message.role,
+                "text": text,
+                "citations": citations,
+                "path": message.path,
+                "suggestion_id": message.suggestion_id,
+                "created_at": message.created_at,
+            }
+        )
     return {
         "id": conversation.pk,
         "title": conversation.title,
         "ticket_id": conversation.ticket_id,
         "created_at": conversation.created_at,
         "updated_at": conversation.updated_at,
-        "messages": [
-            {
-                "id": message.pk,
-                "role": message.role,
-                "text": message.text,
-                "citations": [
-                    {**readable[(c["kind"], c["id"])], "n": c["n"]}
-                    for c in message.citations or []
-                    if (c["kind"], c["id"]) in readable
-                ],
-                "path": message.path,
-                "suggestion_id": message.suggestion_id,
-                "created_at": message.created_at,
-            }
-            for message in messages
-        ],
+        "messages": shown,
     }

@@ -60,7 +60,7 @@ def suggestion_record(
     searches change nothing, and chat answers belong to the asker's conversation (docs/events.md)."""
     # /metrics: latency by kind and path, and the answers that fell back (helpdesk.metrics).
     metrics.AI_LATENCY.labels(str(kind), path or "none").observe(max(latency_ms, 0.0) / 1000)
-    if path == "fallback":  # ai_assist.llm.FALLBACK
+    if path == "fallback":  # ai_assist.ml.passages.FALLBACK
         metrics.AI_FALLBACKS.labels(str(kind)).inc()
     with transaction.atomic():
         suggestion = Suggestion.objects.create(

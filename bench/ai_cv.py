@@ -3,9 +3,10 @@
     make ai-cv        (or: .venv/bin/python bench/ai_cv.py [--csv PATH] [--folds 5] [--json])
 
 Stratified by category (seed 20261125). Each fold trains on four fifths and measures on the
-fifth with exactly the code of `manage.py ai_eval` (ai_assist.ml.evaluate), so the figures are
-those of the serving code. Baselines, trained in the same folds: TF-IDF (word 1-2 grams) +
-logistic regression for routing; plain BM25 and plain MiniLM cosine for similar tickets.
+fifth with exactly the code of `manage.py ai_eval` (ai_assist.ml.evaluate; the served path:
+ai_assist.similar_eval), so the figures are those of the serving code. Baselines, trained in the
+same folds: TF-IDF (word 1-2 grams) + logistic regression for routing; plain BM25 and plain MiniLM
+cosine for similar tickets.
 Prints mean ± standard deviation over the folds. Embeddings are cached under VAR_DIR/ai.
 """
 
@@ -26,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from ai_assist.ml import metrics  # noqa: E402
 from ai_assist.ml.data import Table, read_table  # noqa: E402
 from ai_assist.ml.embed import CachedEmbedder, get_embedder  # noqa: E402
-from ai_assist.ml.evaluate import _relevant, evaluate_route, evaluate_similar, evaluate_similar_served  # noqa: E402
+from ai_assist.ml.evaluate import evaluate_route, evaluate_similar, relevant_rows  # noqa: E402
+from ai_assist.similar_eval import evaluate_similar_served  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "it_tickets" / "train.csv"
 ROUTE_KEYS = ["accuracy", "macro_f1", "coverage", "accuracy_non_abstained", "ece"]
@@ -34,7 +36,7 @@ SIMILAR_KEYS = ["P@1", "P@5", "MRR", "MAP@20"]
 
 
 def cosine_baseline(train: Table, test: Table, train_vectors, test_vectors) -> dict:
-    relevant = _relevant(train, test)
+    relevant = relevant_rows(train, test)
     queries = [i for i, rel in enumerate(relevant) if rel]
     scores = test_vectors[queries] @ train_vectors.T
     rankings = [list(np.lexsort((np.arange(len(row)), -row))) for row in scores]

@@ -41,6 +41,9 @@ class Priority(models.TextChoices):
 
 # Tickets still being worked: the SLA clocks run (or are paused) only for these.
 ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+# A ticket whose solution is known: the requester may no longer reword it, and its public answers
+# may answer someone else's question (ai_assist, through tickets.selectors).
+RESOLVED_STATUSES = (Status.RESOLVED, Status.CLOSED)
 
 
 class SlaPolicy(models.Model):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q
 
 from accounts.models import Role
-from tickets.models import Status
+from tickets.models import RESOLVED_STATUSES, Status
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -77,7 +77,7 @@ def legal_moves(user: User, ticket: Ticket) -> set[str]:
 def can_edit_fields(user: User, ticket: Ticket) -> set[str]:
     """Which fields the user may PATCH: requesters their wording, staff also the triage fields."""
     fields: set[str] = set()
-    if ticket.requester_id == user.pk and ticket.status not in (Status.RESOLVED, Status.CLOSED):
+    if ticket.requester_id == user.pk and ticket.status not in RESOLVED_STATUSES:
         fields |= {"title", "description"}
     if works_on(user, ticket):
         fields |= {"title", "description", "priority", "category", "tags"}

@@ -7,14 +7,14 @@ import hashlib
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from helpdesk import files
 from helpdesk.errors import NotFound
 from tickets import policies
-from tickets.models import Ticket
+from tickets.models import RESOLVED_STATUSES, Ticket
 
 GENERATION_KEY = "tickets:generation"
 
@@ -68,6 +68,25 @@ def comments_for(*, user: User, ticket: Ticket) -> list[dict]:
             "created_at": datetime.fromisoformat(comment["created_at"]),
         }
         for comment in comments
+    ]
+
+
+def is_resolved(ticket: Ticket) -> bool:
+    """Whether the ticket's solution is known (resolved or closed)."""
+    return ticket.status in RESOLVED_STATUSES
+
+
+def resolved() -> Q:
+    """The resolved tickets, as a filter to combine with a scope (tickets.policies)."""
+    return Q(status__in=RESOLVED_STATUSES)
+
+
+def public_staff_answers(ticket: Ticket) -> list[str]:
+    """The public answers on a ticket, in order: every non-empty comment that is neither an
+    internal note nor the requester's own. Read from a ticket the caller found through its
+    reader's scope (for the AI, an answer of a resolved ticket is what solved it)."""
+    return [
+        c["body"] for c in ticket.comments if not c["internal"] and c["author"] != ticket.requester_id and c["body"]
     ]
 
 

@@ -24,7 +24,7 @@ from helpdesk.db import new_object_id
 from helpdesk.errors import Conflict, Invalid, NotAllowed
 from helpdesk.tags import normalise_tags
 from tickets import policies, schemas, selectors, sla
-from tickets.models import ACTIVE_STATUSES, Priority, SlaPolicy, Status, Ticket
+from tickets.models import ACTIVE_STATUSES, RESOLVED_STATUSES, Priority, SlaPolicy, Status, Ticket
 
 MAX_ATTACHMENTS = 20
 APPEND_ATTEMPTS = 200
@@ -470,7 +470,7 @@ def ticket_import(
         status=status,
         public_text=public_text,
         created_at=created_at,
-        resolved_at=created_at if status in (Status.RESOLVED, Status.CLOSED) else None,
+        resolved_at=created_at if status in RESOLVED_STATUSES else None,
         closed_at=created_at if status == Status.CLOSED else None,
     )
     outbox.insert(ticket, event=_event(events.TicketImported, ticket, actor=None))

@@ -177,7 +177,7 @@ class SuggestionOut(serializers.Serializer):
     def get_citations(self, suggestion: Suggestion) -> list[dict]:
         if self._withheld(suggestion):
             return []
-        from ai_assist.grounding import citation_url
+        from ai_assist.answering.citations import citation_url
 
         return [
             {**citation, "url": citation.get("url") or citation_url(citation["kind"], citation["id"])}

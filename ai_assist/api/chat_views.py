@@ -72,7 +72,8 @@ class ChatView(APIView):
             "with your previous question. `path` says what wrote it: `llm`, `extractive` (no model configured) "
             "or `fallback` (the model failed or was too slow). With `Accept: text/event-stream` the answer "
             "streams as server-sent events: `start` {conversation_id}, `token` {text} (as the model writes), "
-            "`replace` {text} (the model failed midway: this text replaces what came before), and `done` with "
+            "`replace` {text} (this text replaces what came before: the model failed midway, or the citation check "
+            "removed a marker already sent), and `done` with "
             "this endpoint's JSON body (the checked citations)."
         ),
         request=ChatIn,

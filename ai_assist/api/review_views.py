@@ -148,7 +148,7 @@ class StatsView(APIView):
 
 
 def _gap_out(cluster, report: gaps.GapReport) -> dict:
-    from ai_assist.grounding import citation_url
+    from ai_assist.answering.citations import citation_url
 
     representatives = []
     for item in cluster.items[:REPRESENTATIVES]:

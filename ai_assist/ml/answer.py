@@ -36,8 +36,10 @@ from functools import cached_property, lru_cache
 import numpy as np
 from scipy import sparse
 
-from ai_assist.ml.compose import STOP_WORDS, Citation, Composed, Passage, split_units, stem
-from ai_assist.ml.text import tokens
+from ai_assist.ml.bm25 import lucene_idf, term_weights
+from ai_assist.ml.markers import cite
+from ai_assist.ml.passages import Answer, Citation, Composed, Passage, ScoredUnit
+from ai_assist.ml.text import STOP_WORDS, split_units, stem, tokens
 
 DEFAULT_KEYWORD_WEIGHT = 0.15  # BM25's share in the fused score (cross-validated; docs/ai.md)
 MIN_UNIT_CHARS = 25  # shorter pieces (a heading, "Hi,") join the next unit
@@ -414,12 +416,11 @@ class HybridIndex:
             n = int(mine.sum())
             counts = sparse.diags(mine.astype(np.float32)) @ self.counts
             df = np.asarray((counts > 0).sum(axis=0)).ravel().astype(np.float64)
-            idf = np.log1p((n - df + 0.5) / (df + 0.5))  # never negative (Lucene's form)
             average = self.lengths[mine].mean() if n else 1.0
-            norm = self.k1 * (1 - self.b + self.b * self.lengths / (average or 1.0))
             at = self.kinds[coo.row] == kind
-            data, cols, rows = coo.data[at], coo.col[at], coo.row[at]
-            weights[at] = idf[cols] * data * (self.k1 + 1) / (data + norm[rows])
+            weights[at] = term_weights(
+                coo.data[at], coo.row[at], coo.col[at], lucene_idf(df, n), self.lengths, average, k1=self.k1, b=self.b
+            )
         matrix = sparse.csr_matrix((weights, (coo.row, coo.col)), shape=coo.shape).tocsc()
         self._weights[level] = matrix
         return matrix
@@ -642,15 +643,6 @@ def joined(units: Iterable[tuple[str, int]]) -> str:
 
 
 @dataclass(frozen=True)
-class ScoredUnit:
-    position: int  # order in its source
-    text: str
-    block: int  # 0: prose; n: the n-th list of steps of its source
-    score: float  # fused score (comparable within one ranking)
-    cosine: float
-
-
-@dataclass(frozen=True)
 class Source:
     """A ranked article or ticket with its units (all of them, in text order, scored)."""
 
@@ -670,13 +662,6 @@ class Source:
     def codes(self) -> set[str]:
         """The identifiers its title and text mention."""
         return identifiers(" ".join([self.passage.title, *(u.text for u in self.units)]))
-
-
-@dataclass(frozen=True)
-class Answer:
-    composed: Composed
-    reason: str  # why it answered or not (logged with the suggestion)
-    passages: tuple[Passage, ...] = ()  # what a language model may cite, numbered from 1
 
 
 class Answerer:
@@ -778,7 +763,7 @@ class Answerer:
         sentences: list[str] = []
         step = 0
         for index, unit in picks:
-            cited = _cite(unit.text, numbers[index])
+            cited = cite(unit.text, numbers[index])
             if steps and unit.block:
                 if sentences:
                     lines.append(" ".join(sentences))
@@ -790,10 +775,3 @@ class Answerer:
         if sentences:
             lines.append(" ".join(sentences))
         return Composed(text="\n".join(lines), citations=tuple(citations), answered=True)
-
-
-_CITATION = re.compile(r"\s*\[\d+\]")
-
-
-def _cite(text: str, n: int) -> str:
-    return f"{_CITATION.sub('', text).rstrip()} [{n}]"

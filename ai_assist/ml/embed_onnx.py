@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ai_assist.ml.embed import EmbedderUnavailable
+from ai_assist.ml.embed_model import EmbedderUnavailable
 
 META_FILE, MODEL_FILE, TOKENIZER_FILE = "embedder.json", "model.onnx", "tokenizer.json"
 FORMAT = 1

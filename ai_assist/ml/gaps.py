@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ai_assist.ml.compose import STOP_WORDS
-from ai_assist.ml.text import tokens
+from ai_assist.ml.text import STOP_WORDS, tokens
 from ai_assist.ml.thread import clip, scrub, sentences
 
 MAX_DISTANCE = 0.4

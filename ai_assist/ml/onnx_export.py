@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ai_assist.ml.embed import PACKAGED_MODEL, model_path
+from ai_assist.ml.embed_model import PACKAGED_MODEL, model_path
 
 FORMAT = 1  # embedder.json's "format": bump when the files' meaning changes
 OPSET = 17  # LayerNormalization is in 17; onnxruntime 1.32 runs up to 23

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from ai_assist.ml.compose import Composed
+from ai_assist.ml.passages import Composed
 
 SUMMARY_ISSUE_CHARS = 300
 SUMMARY_TRIED = 5

@@ -19,6 +19,7 @@ knowledge.policies, checked on each unit Chroma returns. The hits are read back 
 
 from __future__ import annotations
 
+from ai_assist.retrieval import chroma
 from ai_assist.retrieval.articles import ArticleChunkCorpus
 from ai_assist.retrieval.tickets import TicketCorpus
 
@@ -37,10 +38,7 @@ def article_corpus() -> ArticleChunkCorpus:
 
 
 def reset() -> None:
-    """Forget the client, the snapshots and the ranker (tests point VAR_DIR elsewhere)."""
-    from ai_assist.retrieval import chroma, similar
-
+    """Forget the client and what each corpus remembers (tests point VAR_DIR elsewhere)."""
     chroma.reset_client()
     _tickets.forget()
     _articles.forget()
-    similar.reset()

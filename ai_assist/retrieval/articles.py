@@ -36,7 +36,7 @@ from django.conf import settings
 
 from ai_assist import embeddings
 from ai_assist.ml.answer import HybridIndex, Source, Unit, build_sources, joined, top_sources, units_of_article
-from ai_assist.ml.compose import Passage
+from ai_assist.ml.passages import Passage
 from ai_assist.retrieval import chroma
 from ai_assist.retrieval.corpus import Corpus, vectors_of
 

@@ -26,10 +26,6 @@ logger = logging.getLogger(__name__)
 LABELS_FETCHED = PLAN_OPTIONS  # the planner weighs the 4 likeliest groups for every place
 
 
-def reset() -> None:
-    """Nothing is cached here any more; kept for retrieval.reset()."""
-
-
 def likely_labels(
     label_model: LabelModel | None, log_proba: np.ndarray | None, count: int = LABELS_FETCHED
 ) -> list[str]:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ai_assist import embeddings
-from ai_assist.ml.compose import Passage
+from ai_assist.ml.passages import Passage
 from ai_assist.ml.similar import LEVEL_SEPARATOR, UNKNOWN
 from ai_assist.ml.text import ticket_text
 from ai_assist.retrieval import chroma

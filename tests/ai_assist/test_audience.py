@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Role
-from ai_assist import grounding, retrieval
+from ai_assist import retrieval
+from ai_assist.answering import citations
 from ai_assist.audience import ARTICLE, QUESTION, TICKET, Form, SourceUse, Text, allowed_sources, audience_for
-from ai_assist.ml.compose import Passage
+from ai_assist.ml.passages import Passage, Written
 from ai_assist.models import ChatMessage, Conversation
 from knowledge.models import Article, Visibility
 from tests.ai_assist.world import comment
@@ -210,5 +211,6 @@ def test_a_citation_that_fails_the_check_loses_its_marker(people):
     readable, hidden = ArticleFactory(), ArticleFactory(visibility=Visibility.LEADS)
     audience = audience_for(Text.CHAT, writer=people["employee"])
     cited = [(1, Passage(readable.pk, "article", "", "", 0.0)), (2, Passage(hidden.pk, "article", "", "", 0.0))]
-    text, citations = grounding.cite(audience=audience, text="Open the portal [1]. Ask a lead [2].", cited=cited)
-    assert text == "Open the portal [1]. Ask a lead." and [c["n"] for c in citations] == [1]
+    written = Written("Open the portal [1]. Ask a lead [2].", "llm", "fake", cited)
+    text, checked = citations.cite(audience=audience, written=written)
+    assert text == "Open the portal [1]. Ask a lead." and [c["n"] for c in checked] == [1]

@@ -310,3 +310,93 @@ def test_under_asgi_the_events_are_sent_as_they_come(people, kb_world, monkeypat
     assert len(arrivals) > 10  # one event per token, not one buffered body
     assert arrivals[-1] - arrivals[1] > 0.3  # tokens arrived over the model's time, not all at the end
     assert text.rstrip().splitlines()[-1].startswith("data: ") and '"path": "llm"' in text
+
+
+# --- A chat answer never says [n] with no citation n (issue 23, point 3) ----------------------------
+
+
+def _with_second_passage(monkeypatch, article):
+    """The ground stage finds `article` too, as the second passage a model is shown."""
+    from dataclasses import replace
+
+    from ai_assist.answering import ground
+    from ai_assist.ml.answer import Source
+    from ai_assist.ml.passages import Passage, ScoredUnit
+
+    found_for_real = ground.find
+
+    def find(**kwargs):
+        found = found_for_real(**kwargs)
+        passage = Passage(article.pk, "article", article.title, article.body, 0.5)
+        source = Source(passage, (ScoredUnit(0, article.body, 0, 0.5, 0.5),))
+        answer = replace(found.answer, passages=(*found.answer.passages[:1], passage))
+        return ground.Found(answer, [*found.articles, source], found.tickets)
+
+    monkeypatch.setattr(ground, "find", find)
+
+
+def _hidden_while_writing(monkeypatch, article):
+    """`article` becomes unreadable to employees while the model writes (in the request's thread:
+    the model's own runs in a worker)."""
+    from ai_assist.answering import write
+    from knowledge.models import Visibility
+
+    def hide():
+        type(article).objects.filter(pk=article.pk).update(visibility=Visibility.LEADS)
+
+    write_for_real, stream_for_real = write.write, write.write_stream
+
+    def written(*args, **kwargs):
+        done = write_for_real(*args, **kwargs)
+        hide()
+        return done
+
+    def streamed(*args, **kwargs):
+        done = yield from stream_for_real(*args, **kwargs)
+        hide()
+        return done
+
+    monkeypatch.setattr(write, "write", written)
+    monkeypatch.setattr(write, "write_stream", streamed)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_chat_answer_loses_the_marker_of_a_source_that_became_unreadable(client_for, kb_world, monkeypatch, streamed):
+    """As a draft reply does (test_audience.py: test_a_citation_that_fails_the_check_loses_its_marker): [1]
+    stays with its citation; [2] named a passage whose article turned unreadable meanwhile."""
+    from tests.factories import ArticleFactory
+
+    other = ArticleFactory(title="Call the service desk", body="Call the service desk on extension 4000.")
+    _with_second_passage(monkeypatch, other)
+    _hidden_while_writing(monkeypatch, other)
+    with_chat_model(
+        monkeypatch, FakeListChatModel(responses=["Use the self-service portal [1]. Or call the desk [2]."])
+    )
+    client = client_for("employee")
+    if streamed:
+        response = client.post(CHAT, {"message": RESET}, format="json", HTTP_ACCEPT="text/event-stream")
+        events = _events(response)
+        body = events[-1][1]
+        # What was streamed said [2]: the checked text replaces it before `done`.
+        assert events[-2] == ("replace", {"text": body["answer"]})
+    else:
+        body = client.post(CHAT, {"message": RESET}, format="json").json()
+    assert body["path"] == "llm" and body["answered"]
+    assert body["answer"] == "Use the self-service portal [1]. Or call the desk."
+    assert [(c["n"], c["id"]) for c in body["citations"]] == [(1, kb_world["reset"].pk)]
+    shown = client.get(f"/api/v1/ai/conversations/{body['conversation_id']}/").json()["messages"][1]
+    assert shown["text"] == body["answer"] and "[2]" not in shown["text"]
+
+
+@pytest.mark.django_db
+def test_a_conversation_shown_later_drops_the_marker_of_a_citation_hidden_since(client_for, kb_world, monkeypatch):
+    from knowledge.models import Visibility
+
+    with_chat_model(monkeypatch, FakeListChatModel(responses=["Use the self-service portal [1]."]))
+    client = client_for("employee")
+    body = client.post(CHAT, {"message": RESET}, format="json").json()
+    assert body["answer"] == "Use the self-service portal [1]."
+    type(kb_world["reset"]).objects.filter(pk=kb_world["reset"].pk).update(visibility=Visibility.AGENTS)
+    shown = client.get(f"/api/v1/ai/conversations/{body['conversation_id']}/").json()["messages"][1]
+    assert shown["citations"] == [] and shown["text"] == "Use the self-service portal."

@@ -20,7 +20,8 @@ from tqdm import tqdm
 from ai_assist import embeddings
 from ai_assist.management.commands._columns import add_column_arguments, columns_from
 from ai_assist.ml.data import ColumnsMissing, read_table
-from ai_assist.ml.evaluate import evaluate_route, evaluate_similar, evaluate_similar_served
+from ai_assist.ml.evaluate import evaluate_route, evaluate_similar
+from ai_assist.similar_eval import evaluate_similar_served
 
 ROUTE_KEYS = ["accuracy", "macro_f1", "coverage", "accuracy_non_abstained", "ece"]
 SIMILAR_KEYS = ["P@1", "P@5", "MRR", "MAP@20", "queries"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ai_assist.ml.embed import PACKAGED_MODEL
+from ai_assist.ml.embed_model import PACKAGED_MODEL
 from ai_assist.ml.embed_onnx import exported_name
 
 
