@@ -17,6 +17,7 @@ failure means. Chat, drafts and summaries ask `current()`; nothing else talks to
   deadline raises `LlmUnavailable`, and the caller falls back to the extractive answer within
   the same request. A call past its deadline is abandoned, not killed: it finishes in a worker
   thread (the provider's own timeout, set to the same value where it has one, ends it).
+- No text is longer than `AI_LLM_MAX_TOKENS` tokens (the provider stops the model there).
 """
 
 from __future__ import annotations
@@ -110,8 +111,14 @@ class ChatLlm:
             stop.set()
 
 
-def _config() -> tuple[str, str, str, float]:
-    return (settings.AI_LLM_MODEL, settings.AI_LLM_BASE_URL, settings.AI_LLM_API_KEY, settings.AI_LLM_TIMEOUT)
+def _config() -> tuple[str, str, str, float, int]:
+    return (
+        settings.AI_LLM_MODEL,
+        settings.AI_LLM_BASE_URL,
+        settings.AI_LLM_API_KEY,
+        settings.AI_LLM_TIMEOUT,
+        settings.AI_LLM_MAX_TOKENS,
+    )
 
 
 def current() -> ChatLlm | None:
@@ -133,13 +140,21 @@ def current() -> ChatLlm | None:
     return built
 
 
-def _build(model: str, base_url: str, api_key: str, timeout: float) -> ChatLlm | LlmUnavailable:
+def _build(model: str, base_url: str, api_key: str, timeout: float, max_tokens: int) -> ChatLlm | LlmUnavailable:
     options: dict[str, Any] = {}
     if base_url:
         # An OpenAI-compatible server: the id is the server's own ("llama3.1:8b" has a colon too).
-        options.update(model_provider="openai", base_url=base_url, api_key=api_key or "unused")
+        # The cap goes as `max_tokens`, which every such server reads (LangChain would send OpenAI's
+        # newer `max_completion_tokens`, which llama.cpp's and Ollama's may ignore).
+        options.update(
+            model_provider="openai",
+            base_url=base_url,
+            api_key=api_key or "unused",
+            extra_body={"max_tokens": max_tokens},
+        )
         model_id = model.removeprefix("openai:")
     else:
+        options["max_tokens"] = max_tokens
         model_id = model
         if api_key:
             options["api_key"] = api_key

@@ -77,6 +77,13 @@ except ValueError:
     raise ImproperlyConfigured("AI_LLM_TIMEOUT must be a number of seconds, e.g. 10.") from None
 if not 0 < AI_LLM_TIMEOUT <= 600:
     raise ImproperlyConfigured("AI_LLM_TIMEOUT must be more than 0 and at most 600 seconds, e.g. 10.")
+# The longest text the model may write, in tokens: a cap on the cost and the wait of one answer.
+try:
+    AI_LLM_MAX_TOKENS = int(env.string("AI_LLM_MAX_TOKENS", "800"))
+except ValueError:
+    raise ImproperlyConfigured("AI_LLM_MAX_TOKENS must be a whole number of tokens, e.g. 800.") from None
+if not 16 <= AI_LLM_MAX_TOKENS <= 32_768:
+    raise ImproperlyConfigured("AI_LLM_MAX_TOKENS must be from 16 to 32768 tokens, e.g. 800.")
 if AI_LLM_BASE_URL and not AI_LLM_MODEL:
     raise ImproperlyConfigured("AI_LLM_BASE_URL is set: set AI_LLM_MODEL to the server's model too, e.g. llama3.1.")
 

@@ -131,12 +131,14 @@ def test_an_openai_compatible_server_answers_at_ai_llm_base_url(settings, openai
     settings.AI_LLM_MODEL = "llama3.1:8b"  # a server's own id, colon and all
     settings.AI_LLM_BASE_URL = openai_compatible_server
     settings.AI_LLM_API_KEY = ""
+    settings.AI_LLM_MAX_TOKENS = 300
     model = llm.current()
     assert model is not None and model is llm.current()  # built once
     assert model.complete(QUESTION).text == "Open the portal [1]."
     assert "".join(model.stream(QUESTION)) == "Open the portal [1]."
     first = _OpenAICompatible.seen[0]
     assert first["path"] == "/v1/chat/completions" and first["body"]["model"] == "llama3.1:8b"
+    assert first["body"]["max_tokens"] == 300  # the cap, by the name every such server reads
     assert [m["role"] for m in first["body"]["messages"]] == ["system", "user"]
     assert first["authorization"] == "Bearer unused"  # a server without keys still gets one
 
