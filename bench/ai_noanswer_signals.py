@@ -35,8 +35,9 @@ from ai_assist.ml.answer import Answerer, Source, terms_of
 from ai_assist.ml.qa_eval import holds_answer, rank_of
 
 MIN_ANSWERED = 0.975
-COSINES = [round(x, 2) for x in np.arange(0.40, 0.561, 0.01)]
+COSINES = [round(float(x), 2) for x in np.arange(0.36, 0.561, 0.01)]
 PERCENTILES = list(range(0, 41))
+KEYS = ("answered", "no_answer_held_out", "no_answer_off_topic", "R@1_answered", "answer_hit")
 
 
 def idf(n: int, df: int) -> float:
@@ -160,62 +161,112 @@ def study(
     ]
     names = sorted({name for row in answerable for o in row[0].values() for name in o.signals})
 
-    def answers(outcome: Outcome, signal: str | None, threshold: float) -> bool:
-        return outcome.answered and (signal is None or outcome.signals[signal] >= threshold)
-
-    def measure(signal, cosine, threshold, mine: set[int]) -> dict:
-        rows = [(r, i) for i, r in enumerate(answerable) if fold_of_query[i] in mine]
-        said = [(r, i) for r, i in rows if answers(r[0][cosine], signal, threshold)]
-        held_mine = [not answers(o[cosine], signal, threshold) for i, o in held.items() if fold_of_query[i] in mine]
-        off_mine = [not answers(o[cosine], signal, threshold) for i, o in enumerate(off) if fold_of_off[i] in mine]
-        return {
-            "answered": len(said) / len(rows) if rows else 0.0,
-            "no_answer_held_out": float(np.mean(held_mine)) if held_mine else 0.0,
-            "no_answer_off_topic": float(np.mean(off_mine)) if off_mine else 0.0,
-            "R@1_answered": float(np.mean([r[1] for r, _ in said])) if said else 0.0,
-            "answer_hit": float(np.mean([r[2][cosine] for r, _ in said])) if said else 0.0,
+    # As arrays: per cosine threshold, whether the rule answers, and each signal (nan: no answer).
+    groups = {
+        "answerable": ([r[0] for r in answerable], np.asarray(fold_of_query)),
+        "held": (list(held.values()), np.asarray([fold_of_query[i] for i in held], dtype=int)),
+        "off": (off, np.asarray(fold_of_off[: len(off)], dtype=int)),
+    }
+    said = {g: {c: np.asarray([o[c].answered for o in r], dtype=bool) for c in COSINES} for g, (r, _) in groups.items()}
+    value = {
+        g: {
+            name: {c: np.asarray([o[c].signals.get(name, np.nan) for o in rows], dtype=float) for c in COSINES}
+            for name in names
         }
+        for g, (rows, _) in groups.items()
+    }
+    top1 = np.asarray([r[1] for r in answerable], dtype=bool)
+    hit = {c: np.asarray([bool(r[2].get(c, False)) for r in answerable], dtype=bool) for c in COSINES}
+    always = {g: np.ones(len(rows), dtype=bool) for g, (rows, _) in groups.items()}
 
-    def thresholds(signal: str | None, mine: set[int]) -> list[float]:
+    def gate(g: str, signal, cosine: float, threshold: float) -> np.ndarray:
+        if signal is None:
+            return said[g][cosine]
+        with np.errstate(invalid="ignore"):
+            return said[g][cosine] & (value[g][signal][cosine] >= threshold)
+
+    def decide(g: str, rule: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(answers, the cosine threshold each answer came from) under `rule`: ("and", signal,
+        cosine, threshold): the rule at `cosine` and the signal; ("or", signal, high, low,
+        threshold): the rule at `high`, or the rule at `low` with the signal."""
+        if rule[0] == "and":
+            _, signal, cosine, threshold = rule
+            return gate(g, signal, cosine, threshold), np.full(len(always[g]), cosine)
+        _, signal, high, low, threshold = rule
+        first = said[g][high]
+        rescued = ~first & gate(g, signal, low, threshold)
+        return first | rescued, np.where(first, high, low)
+
+    def measure(rule: tuple, mine: set[int]) -> dict:
+        out = {}
+        for g, (_, fold) in groups.items():
+            at = np.isin(fold, list(mine))
+            answered, source = decide(g, rule)
+            answered = answered[at]
+            if g == "answerable":
+                hits = np.asarray([hit[c][i] for i, c in zip(np.flatnonzero(at), source[at], strict=True)], dtype=bool)
+                n = int(answered.sum())
+                out["answered"] = float(answered.mean()) if at.any() else 0.0
+                out["R@1_answered"] = float(top1[at][answered].mean()) if n else 0.0
+                out["answer_hit"] = float(hits[answered].mean()) if n else 0.0
+            else:
+                out["no_answer_held_out" if g == "held" else "no_answer_off_topic"] = (
+                    float((~answered).mean()) if at.any() else 0.0
+                )
+        return {k: out[k] for k in KEYS}
+
+    def thresholds(signal: str | None, mine: set[int], step: int = 1) -> list[float]:
         if signal is None:
             return [-math.inf]
-        values = [
-            r[0][c].signals[signal]
-            for i, r in enumerate(answerable)
-            if fold_of_query[i] in mine
-            for c in COSINES
-            if r[0][c].answered
-        ]
-        return [-math.inf, *sorted({float(np.percentile(values, p)) for p in PERCENTILES})] if values else [-math.inf]
+        at = np.isin(groups["answerable"][1], list(mine))
+        values = np.concatenate([value["answerable"][signal][c][at] for c in COSINES])
+        values = values[~np.isnan(values)]
+        if not len(values):
+            return [-math.inf]
+        return [-math.inf, *sorted({float(np.percentile(values, p)) for p in PERCENTILES[::step]})]
 
-    def choose(signal, mine: set[int]) -> tuple[float, float]:
-        best, best_key = (COSINES[0], -math.inf), None
-        for cosine in COSINES:
-            for threshold in thresholds(signal, mine):
-                m = measure(signal, cosine, threshold, mine)
-                if m["answered"] < MIN_ANSWERED:
-                    continue
-                key = ((m["no_answer_held_out"] + m["no_answer_off_topic"]) / 2, m["answered"], -cosine)
-                if best_key is None or key > best_key:
-                    best, best_key = (cosine, threshold), key
-        return best
+    def rules(signal, mine: set[int], kind: str):
+        if kind == "and":
+            for cosine in COSINES:
+                for threshold in thresholds(signal, mine):
+                    yield ("and", signal, cosine, threshold)
+            return
+        for high in COSINES:
+            for low in COSINES:
+                if low < high:
+                    for threshold in thresholds(signal, mine, 5)[1:]:
+                        yield ("or", signal, high, low, threshold)
+
+    def choose(signal, mine: set[int], kind: str) -> tuple:
+        best, best_key = None, None
+        for rule in rules(signal, mine, kind):
+            m = measure(rule, mine)
+            if m["answered"] < MIN_ANSWERED:
+                continue
+            key = ((m["no_answer_held_out"] + m["no_answer_off_topic"]) / 2, m["answered"])
+            if best_key is None or key > best_key:
+                best, best_key = rule, key
+        return best or ("and", None, COSINES[0], -math.inf)
 
     everything = set(range(folds))
     table: dict = {"separation at the shipped cosine 0.48": separation(names, answerable, held, off)}
-    for signal in [None, *names]:
+    variants = [("cosine only (the current rule, threshold chosen by CV)", None, "and")]
+    variants += [(f"{name}: also needed", name, "and") for name in names]
+    variants += [(f"{name}: rescues a lower cosine", name, "or") for name in names]
+    for label, signal, kind in variants:
         per_fold, chosen = [], []
         for k in range(folds):
-            cosine, threshold = choose(signal, everything - {k})
-            chosen.append((cosine, threshold))
-            per_fold.append(measure(signal, cosine, threshold, {k}))
+            rule = choose(signal, everything - {k}, kind)
+            chosen.append(rule[2:])
+            per_fold.append(measure(rule, {k}))
         keys = list(per_fold[0])
-        table[signal or "cosine only (the current rule, threshold chosen by CV)"] = {
+        table[label] = {
             "mean": {key: float(np.mean([f[key] for f in per_fold])) for key in keys},
             "sd": {key: float(np.std([f[key] for f in per_fold])) for key in keys},
             "chosen": chosen,
         }
-    table["shipped rule (cosine 0.48), no second gate"] = {
-        "mean": measure(None, 0.48, -math.inf, everything),
+    table["shipped rule (cosine 0.48), no second gate, in-sample"] = {
+        "mean": measure(("and", None, 0.48, -math.inf), everything),
         "sd": {},
         "chosen": [],
     }
@@ -251,7 +302,7 @@ def print_table(table: dict) -> None:
     separated = table.get("separation at the shipped cosine 0.48", {})
     for name, row in separated.items():
         print(f"separation at cosine 0.48, {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()))
-    print(f"{'signal (CV mean ± sd)':<55}" + "".join(f"{key:>22}" for key in keys) + "   chosen (cosine, threshold)")
+    print(f"{'signal (CV mean ± sd)':<60}" + "".join(f"{key:>22}" for key in keys) + "   chosen per fold")
     for name, row in table.items():
         if name.startswith("separation"):
             continue
@@ -259,5 +310,5 @@ def print_table(table: dict) -> None:
             f"{row['mean'][key]:>13.3f} ± {row['sd'][key]:.3f}" if row["sd"] else f"{row['mean'][key]:>22.3f}"
             for key in keys
         )
-        chosen = ", ".join(f"({c:.2f}, {t:.3g})" for c, t in row["chosen"])
-        print(f"{name:<55}{cells}   {chosen}")
+        chosen = ", ".join("(" + ", ".join(f"{x:.3g}" for x in rule) + ")" for rule in row["chosen"])
+        print(f"{name:<60}{cells}   {chosen}")
