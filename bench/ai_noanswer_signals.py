@@ -1,11 +1,13 @@
 """Cheap no-answer signals, cross-validated (issue 23, point 4): `bench/ai_answer_cv.py --signals`.
 
 The chatbot answers when the best unit of a source reaches a cosine threshold (and the
-identifier, name and quantity rules pass: `ai_assist.ml.answer.Answerer`). Each signal here is a
-second gate on top of that rule: answer only when the rule answers *and* the signal reaches a
-threshold. For each fold, the pair (cosine threshold, signal threshold) is chosen on the other
-folds (the highest mean no-answer rate, held out and off topic, among the pairs answering at least
-`MIN_ANSWERED` of the answerable questions there), then measured on the fold. The rankings are
+identifier, name and quantity rules pass: `ai_assist.ml.answer.Answerer`). Each signal is tried
+two ways: as a second condition ("also needed": the rule answers at a cosine threshold *and* the
+signal reaches its threshold) and as a rescue ("rescues": the rule answers at a higher cosine
+threshold, *or* at a lower one when the signal reaches its threshold). For each fold the
+thresholds are chosen on the other folds (the highest mean no-answer rate, held out and off topic,
+among the settings answering at least `MIN_ANSWERED` of the answerable questions there; when none
+does, the lowest cosine threshold with no signal), then measured on the fold. The rankings are
 the serving path's (`--candidates served`) at the shipped BM25 weight, 4 units, 2 articles, the
 name rule on. "cosine only" is the same procedure with no second gate: the fair baseline.
 

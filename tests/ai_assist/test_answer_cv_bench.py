@@ -54,3 +54,13 @@ def test_the_bench_keyword_leg_ranks_as_the_knowledge_base_search():
                 made[str(h.article_id)] for h in selectors.ai_keyword_hits(user=employee, text=question, limit=limit)
             ]
             assert leg.best(question, limit) == served, question
+
+
+def test_coverage_weighs_the_questions_rare_terms():
+    from bench.ai_noanswer_signals import auc, coverage
+
+    weight = {"vpn": 5.0, "office": 1.0}.__getitem__
+    assert coverage({"vpn", "office"}, {"office"}, weight) == pytest.approx(1 / 6)
+    assert coverage({"vpn", "office"}, {"vpn", "office", "other"}, weight) == 1.0
+    assert coverage(set(), {"vpn"}, weight) == 1.0  # a question of stop words only: nothing to miss
+    assert auc([0.9, 0.8], [0.1, 0.8]) == pytest.approx(0.875)
