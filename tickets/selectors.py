@@ -111,10 +111,10 @@ def search_tickets(*, scope_q, text: str, limit: int, terms: int = 32) -> list[t
     return search.backend().ranked(search.query_terms(text, limit=terms), scope_q, limit=limit)
 
 
-def scope_ids(*, scope_q, limit: int) -> list[str]:
-    """The ids of at most `limit` tickets `scope_q` allows (the caller asks for one more than it
-    can use, to learn whether the scope is larger)."""
-    return list(Ticket.objects.filter(scope_q).order_by().values_list("id", flat=True)[:limit])
+def scope_ids(*, scope_q, limit: int) -> dict[str, str | None]:
+    """At most `limit` tickets `scope_q` allows, id -> department id (the caller asks for one more
+    than it can use, to learn whether the scope is larger)."""
+    return dict(Ticket.objects.filter(scope_q).order_by().values_list("id", "department_id")[:limit])
 
 
 SEARCH_FIELDS = ("id", "title", "description", "public_text", "department_id", "category")
@@ -127,12 +127,6 @@ def search_rows(*, scope_q, ids) -> dict[str, tuple]:
         return {}
     rows = Ticket.objects.filter(scope_q, pk__in=list(ids)).order_by().values_list(*SEARCH_FIELDS)
     return {row[0]: row[1:] for row in rows}
-
-
-def scope_departments(*, scope_q) -> list[str]:
-    """The departments of the tickets `scope_q` allows ("" for triage), sorted."""
-    rows = Ticket.objects.filter(scope_q).order_by().values_list("department_id", flat=True).distinct()
-    return sorted({department or "" for department in rows})
 
 
 def label_rows(*, scope_q, department_id: str, category: str, limit: int) -> dict[str, tuple]:
