@@ -69,9 +69,7 @@ def test_an_index_without_partitions_is_stale(people, department):
     assert not corpus.current([ticket])
 
 
-def test_the_departments_path_queries_the_partitions_without_a_where(
-    people, department, other_department, monkeypatch
-):
+def test_the_departments_path_queries_the_partitions_without_a_where(people, department, other_department, monkeypatch):
     """An agent whose department holds few of the nearest: its department's partition is asked,
     unfiltered; what comes back is still kept through the scope (another department's tickets
     and a stranger's triage ticket never are)."""
