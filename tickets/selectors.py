@@ -127,3 +127,16 @@ def search_rows(*, scope_q, ids) -> dict[str, tuple]:
         return {}
     rows = Ticket.objects.filter(scope_q, pk__in=list(ids)).order_by().values_list(*SEARCH_FIELDS)
     return {row[0]: row[1:] for row in rows}
+
+
+def label_rows(*, scope_q, department_id: str, category: str, limit: int) -> dict[str, tuple]:
+    """At most `limit` tickets `scope_q` allows of one department and category (a similar-ticket
+    label), as search_rows gives them, in no order: unordered, the read stops at `limit` (ordered
+    by date it sorted a large department's every ticket of the label: 63 ms at 100k). The index
+    on (department, category) finds them (without it a rare label scanned its department)."""
+    rows = (
+        Ticket.objects.filter(scope_q, department_id=department_id, category=category)
+        .order_by()
+        .values_list(*SEARCH_FIELDS)[:limit]
+    )
+    return {row[0]: row[1:] for row in rows}

@@ -22,8 +22,8 @@ candidates from the engines, keeps those the asker may read, and only then ranks
   scope's first tickets read above. Again kept through the scope (path "departments"). The
   partitions only narrow where to look: what is returned is always what the database allows;
 - then each likely label the caller names (similar tickets) that has fewer than PLANNED
-  candidates gets the nearest of its tickets among the LABEL_SAMPLE nearest of its department's
-  partition, kept through the scope.
+  candidates is brought up to LABEL_CANDIDATES, the nearest of LABEL_SAMPLE of its tickets in the
+  scope (tickets.selectors.label_rows, by the database's index on department and category).
 
 Vectors come from Chroma (only embeddings are asked of it); texts and labels from the database,
 so they are current. Hits are read back through the scope once more, so a ticket that changed hands since it was
@@ -61,7 +61,7 @@ EMBEDDING_DIMENSIONS = 384  # an empty candidate set's vectors: all-MiniLM-L6-v2
 EXACT_MAX = 2_000  # a scope of at most this many tickets is ranked over all of them (about 25 ms)
 VECTOR_CANDIDATES = 400  # nearest neighbours asked of the HNSW index (recall@50 0.997 at 100k)
 LABEL_CANDIDATES = 30  # candidates a likely label with fewer than PLANNED is brought up to
-LABEL_SAMPLE = 200  # nearest of the label's department's partition, of which that label's nearest LABEL_CANDIDATES
+LABEL_SAMPLE = 200  # of that label's tickets in the scope, the nearest LABEL_CANDIDATES
 PLANNED = 20  # places the list planner fills (ai_assist.ml.similar: the first 20)
 KEYWORD_CANDIDATES = 100  # best full-text matches inside the scope (questions: TicketCorpus.rank)
 KEYWORD_TERMS = 8  # words of the question searched (each common word OR'ed in costs a scan of its tickets)
@@ -378,8 +378,6 @@ class TicketCorpus:
             vectors.setdefault(ticket_id, vector)  # a match not indexed (yet) has no vector: left out
         rows = selectors.search_rows(scope_q=scope.q, ids=list(vectors))
         path = "index"
-        found: dict[str, np.ndarray] = {}  # the nearest of department partitions asked (id -> vector)
-        asked: set[str] = set()  # departments whose partition gave its VECTOR_CANDIDATES nearest
         seen = {row[3] or "" for row in rows.values()}  # departments of the scope's candidates so far
         if sum(ticket_id in rows for ticket_id in near) < MIN_IN_SCOPE:
             # Few of the nearest are the scope's (an agent's department among many): the nearest
@@ -387,8 +385,8 @@ class TicketCorpus:
             # on the whole collection cost 100-190 ms at 100k). Which departments: those of the
             # scope's candidates so far and of the scope's first tickets read above.
             path = "departments"
-            asked = seen | {department or "" for department in first.values()}
-            for department in sorted(asked):
+            found: dict[str, np.ndarray] = {}
+            for department in sorted(seen | {department or "" for department in first.values()}):
                 self._nearest(found, embedding, VECTOR_CANDIDATES, department)
             fresh = [ticket_id for ticket_id in found if ticket_id not in vectors]
             if fresh:
@@ -398,29 +396,30 @@ class TicketCorpus:
         rows.update(selectors.search_rows(scope_q=scope.q, ids=[pk for pk in vectors if pk not in rows]))
         seen |= {row[3] or "" for row in rows.values()}
         # The list planner fills up to PLANNED places with one label group: a likely label with
-        # fewer candidates than that gets more of its tickets: the nearest of that label among the
-        # LABEL_SAMPLE nearest of its department's partition, kept through the scope. (Chroma's
-        # `where` on the label cost 0.25 s a label at 100k; the database's read of a label's
-        # tickets, 85 ms on average for an admin at 100k, scans the department's tickets when the
-        # label is rare, so it grew with the tickets.)
+        # fewer candidates than that gets more of its tickets: the nearest of LABEL_SAMPLE of them
+        # in the scope, from the database by the index on department and category (Chroma's `where`
+        # cost 0.25 s a label at 100k; the partition's nearest 400 lost 0.005 of MAP@20: 0038).
         have = Counter(ticket_label(row[3], row[4]) for ticket_id, row in rows.items() if ticket_id in vectors)
-        wanted = {
-            label
-            for label in labels
-            if have[label] < PLANNED and label != UNKNOWN and label.split(LEVEL_SEPARATOR)[0] in seen
-        }  # a department none of the scope's candidates is in: most likely outside the scope
-        for department in sorted({label.split(LEVEL_SEPARATOR)[0] for label in wanted}):
-            if department not in asked or VECTOR_CANDIDATES < LABEL_SAMPLE:
-                self._nearest(found, embedding, LABEL_SAMPLE, department)
-        fresh = [ticket_id for ticket_id in found if ticket_id not in vectors and ticket_id not in excluded]
-        if wanted and fresh:
-            sampled = selectors.search_rows(scope_q=scope.q, ids=fresh)
+        sampled: dict[str, tuple] = {}
+        for label in labels:
+            if have[label] >= PLANNED or label == UNKNOWN:
+                continue
+            department, *parts = label.split(LEVEL_SEPARATOR)
+            if department not in seen:
+                continue  # a department none of the scope's candidates is in: most likely outside it
+            sampled.update(
+                selectors.label_rows(
+                    scope_q=scope.q, department_id=department, category="/".join(parts), limit=LABEL_SAMPLE
+                )
+            )
+        fresh = [ticket_id for ticket_id in sampled if ticket_id not in vectors]
+        if fresh:
+            found = self.vectors(fresh)
             query = np.asarray(embedding, dtype=np.float32)
             by_label: dict[str, list[tuple[float, str]]] = {}
-            for ticket_id, row in sampled.items():
-                label = ticket_label(row[3], row[4])
-                if label in wanted:
-                    by_label.setdefault(label, []).append((-float(found[ticket_id] @ query), ticket_id))
+            for ticket_id, vector in found.items():
+                row = sampled[ticket_id]
+                by_label.setdefault(ticket_label(row[3], row[4]), []).append((-float(vector @ query), ticket_id))
             for label, scored in by_label.items():
                 for _, ticket_id in sorted(scored)[: max(0, LABEL_CANDIDATES - have[label])]:
                     vectors[ticket_id] = found[ticket_id]
