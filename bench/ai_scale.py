@@ -1,26 +1,33 @@
-"""Similar-ticket search at scale: memory and latency of one process at 10k and 100k tickets (1M with
---with-1m), on the embedded Chroma index and, with --server, on a Chroma server (`chroma run`).
+"""Similar-ticket search at scale: memory and latency of one web-like process at 10k and 100k tickets
+(1M with --with-1m), on the embedded Chroma index and, with --server, on a Chroma server (`chroma run`
+from the installed chromadb, started by the bench on a free loopback port, stopped after).
 
     make bench-ai-scale       (or: .venv/bin/python bench/ai_scale.py [--sizes 10000,100000] [--with-1m]
-                                   [--server] [--old REV] [--queries 40] [--json])
+                                   [--server | --stores embedded,server] [--worlds DIR] [--articles N]
+                                   [--old REV] [--recall] [--queries 40] [--json])
 
-Per size, a world is built once in a throwaway VAR_DIR (SQLite database, embedded index or server):
-9 departments (the shared tickets' categories), one agent each, 200 employees; N resolved tickets
-whose texts are the 4,346 shared tickets' texts over and over, with those tickets' real MiniLM
-vectors for the first 4,346 and **synthetic vectors** for the rest (a real vector plus Gaussian
-noise of norm 0.3-1.0, renormalised: realistic for size and for the index's work, not for
+Per size and store, a world is built once in a throwaway VAR_DIR (or, with --worlds DIR, in
+DIR/<store>-<size>, kept and reused by later runs): a SQLite database, the embedded index or a
+server's folder; 9 departments (the shared tickets' categories), one agent each, 200 employees; N
+resolved tickets whose texts are the 4,346 shared tickets' texts over and over, with those tickets'
+real MiniLM vectors for the first 4,346 and **synthetic vectors** for the rest (a real vector plus
+Gaussian noise of norm 0.3-1.0, renormalised: realistic for size and for the index's work, not for
 ranking quality, which `make ai-cv` measures); requesters drawn at random among the employees; the
-routing and label models trained on the real tickets. Then a fresh process per code version
-serves, on the same world:
-- RSS after the process started and loaded its models, and after the queries (VmRSS);
+routing and label models trained on the real tickets; with --articles N also the knowledge base of
+bench/ai_kb_scale.py (the intranet articles and synthetic fillers). A server is restarted on the
+built index and warmed (one query per collection) before the web-like process starts. Then a
+fresh process per code version serves, on the same world:
+- RSS: peak (VmHWM) and steady (VmRSS after everything), and the server's RSS (now and peak);
 - the first similar query as admin (cold: whatever the process loads on first use);
-- the query right after one write by another process (1.1 s later: past the embedded index's
-  reopen interval; for --old, AI_SNAPSHOT_REFRESH_SECONDS=0, so it re-reads then);
+- another process writes ONE new ticket (database and index; its vector is a query's plus a little
+  noise) and this process asks that query until the ticket is among the hits: the time from the
+  write to that, and the latency of the first query after the write;
 - similar p50/p95 as an employee (own tickets: about N/200), an agent of the 5.5% department
   and an admin (everything), the query vector given (embedding excluded);
-- one embedding p95 (the query text, alone), for scale;
-- with --recall, HNSW recall@50 against exact search over the index's vectors (200 queries: a
-  vector of the index plus noise), asking for 50 and for 400 (what the serving code asks).
+- one embedding p95 (the query text, alone) and one routing p95 (`route_text` without similar
+  tickets), for scale; with --articles, chat p50/p95 (`ai_assist.chat.ask`, bench/ai_kb_scale.py);
+- with --recall, HNSW recall@50 against exact search over the whole collection's vectors (200
+  queries: a vector of the index plus noise), asking for 50 and for 400 (what the serving code asks).
 --old REV measures the code of a git revision too (a temporary `git worktree`), e.g. the commit
 before decision 0033, whose process holds the whole collection.
 """
@@ -64,6 +71,7 @@ from tickets.models import Status, Ticket
 from pathlib import Path
 
 size, csv, cache, employees, seed = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+articles, onnx = int(sys.argv[6]), sys.argv[7]
 started = time.perf_counter()
 table = read_table(csv)
 real = CachedEmbedder(get_embedder(), Path(cache)).embed_all(table.texts).astype(np.float32)
@@ -108,7 +116,8 @@ for start in range(0, size, 5000):
     for part in range(0, n, 1000):
         corpus.upsert(tickets[part : part + 1000], vectors=vectors[part : part + 1000])
     made += n
-    print(f"  {made:,} tickets", file=sys.stderr, flush=True)
+    if made % 50000 == 0 or made == size:
+        print(f"  {made:,} tickets, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
 train_models(
     texts=table.texts,
     titles=[row.title for row in rows],
@@ -116,11 +125,18 @@ train_models(
     fine_labels=[ticket_label(departments[row.label].pk, row.category) for row in rows],
     embeddings=real,
 ).save(store.models_path())
+if articles:  # the knowledge base of bench/ai_kb_scale.py (intranet articles and synthetic fillers)
+    from types import SimpleNamespace
+    from bench.ai_kb_scale import build as build_kb
+    kb_started = time.perf_counter()
+    kb = str(Path(csv).resolve().parents[1] / "kb_qa" / "intranet")
+    build_kb(SimpleNamespace(csv=csv, onnx=onnx, articles=articles, kb=kb))
+    print(f"  {articles:,} articles in {time.perf_counter() - kb_started:.0f} s", file=sys.stderr, flush=True)
 from django.db import connection
 if connection.vendor == "sqlite":
     with connection.cursor() as cursor:  # planner statistics, as a server's connections keep them (0022)
         cursor.execute("ANALYZE")
-print(json.dumps({"build_seconds": round(time.perf_counter() - started, 1)}))
+print(json.dumps({"build_seconds": round(time.perf_counter() - started, 1), "articles": articles}))
 """
 
 MEASURE = r"""
@@ -129,18 +145,20 @@ import numpy as np
 import django
 django.setup()
 from accounts.models import User
-from ai_assist import embeddings, retrieval, store
+from ai_assist import embeddings, retrieval, routing, store
 from ai_assist.ml.data import read_table
 from ai_assist.retrieval import similar
 from tickets import policies
 from tickets.models import Ticket
 
-def rss_mb():
+def memory():
+    found = {}
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024)
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            found[line.split(":")[0]] = round(int(line.split()[1]) / 1024)
+    return found
 
-queries, csv, write_code = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+queries, csv, write_code, chat_samples = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 store.current_models()
 rows = read_table(csv).rows
 rng = np.random.default_rng(7)
@@ -151,15 +169,15 @@ for text in texts:
     started = time.perf_counter()
     embedded.append(embeddings.embed_one(text))
     embed_ms.append((time.perf_counter() - started) * 1000)
-result = {"rss_start_mb": rss_mb()}
+result = {"rss_start_mb": memory()["VmRSS"]}
 admin = User.objects.get(email="admin@example.com")
 agent = User.objects.get(email="agent6@example.com")
 employee = User.objects.get(email="employee0@example.com")
 
-def ask(user, i):
+def ask(user, i, vector=None):
     started = time.perf_counter()
     found = similar.similar_tickets(scope=policies.retrieval_scope(user), text=texts[i], title=picked[i].title,
-                                    embedding=embedded[i], limit=10)
+                                    embedding=embedded[i] if vector is None else vector, limit=10)
     return (time.perf_counter() - started) * 1000, found
 
 result["first_query_ms"], found = ask(admin, 0)
@@ -172,11 +190,46 @@ for name, values in latencies.items():
     result[f"{name}_p50_ms"] = float(np.percentile(values, 50))
     result[f"{name}_p95_ms"] = float(np.percentile(values, 95))
 result["embed_p95_ms"] = float(np.percentile(embed_ms, 95))
-subprocess.run([sys.executable, "-c", write_code], check=True, env=os.environ.copy())
-time.sleep(1.1)
-result["after_foreign_write_ms"], _ = ask(admin, 1)
-result["second_after_write_ms"], _ = ask(admin, 2)
-result["rss_end_mb"] = rss_mb()
+routed = []
+for i in range(1, queries + 1):
+    started = time.perf_counter()
+    routing.route_text(title=picked[i].title, description=picked[i].body, actor=admin, with_similar=False)
+    routed.append((time.perf_counter() - started) * 1000)
+result["route_p95_ms"] = float(np.percentile(routed, 95))
+# Another process writes ONE new ticket (the database and the index) whose vector is query 1's
+# with a little noise; then this process asks query 1 again until that ticket is among the hits.
+target = np.asarray(embedded[1], dtype=np.float32)
+writer = subprocess.Popen([sys.executable, "-c", write_code, json.dumps(target.tolist())], env=os.environ.copy(),
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+line = ""
+while not line.startswith("["):  # the writer's line once written: asked at once, while the writer exits
+    line = writer.stdout.readline()
+    if not line:
+        raise RuntimeError("the writing process said nothing")
+new_id, wrote_at = json.loads(line)
+first_after, attempts = None, 0
+while True:
+    ms, found = ask(admin, 1, target)
+    attempts += 1
+    first_after = ms if first_after is None else first_after
+    if any(ticket.pk == new_id for ticket, _ in found):
+        result["visible_after_write_ms"] = (time.time() - wrote_at) * 1000
+        break
+    if time.time() - wrote_at > 10:
+        result["visible_after_write_ms"] = None
+        break
+    time.sleep(0.05)
+writer.wait()
+result["visible_attempts"] = attempts
+result["after_foreign_write_ms"] = first_after
+result["next_after_write_ms"], _ = ask(admin, 2)
+if chat_samples:
+    from bench.ai_kb_scale import ask as chat_ask
+    from types import SimpleNamespace
+    kb = str(__import__("pathlib").Path(csv).resolve().parents[1] / "kb_qa" / "intranet")
+    chat = chat_ask(SimpleNamespace(kb=kb, samples=chat_samples))
+    result.update({f"chat_{key}": value for key, value in chat.items()})
+result.update({"rss_end_mb": memory()["VmRSS"], "rss_peak_mb": memory()["VmHWM"]})
 print(json.dumps(result))
 """
 
@@ -210,14 +263,23 @@ print(json.dumps(out))
 """
 
 FOREIGN_WRITE = r"""
+import json, sys, time
+import numpy as np
 import django
 django.setup()
+from accounts.models import Department, User
 from ai_assist import retrieval
-from tickets.models import Ticket
-ticket = Ticket.objects.order_by("id").first()
-Ticket.objects.filter(pk=ticket.pk).update(title="Written by another process", public_text="Written by another process")
-ticket.refresh_from_db()
-retrieval.ticket_corpus().upsert([ticket])
+from tickets.models import Status, Ticket
+vector = np.asarray(json.loads(sys.argv[1]), dtype=np.float32)
+noise = np.random.default_rng(5).normal(size=vector.shape).astype(np.float32)
+vector = vector + 0.05 * noise / np.linalg.norm(noise)
+vector /= np.linalg.norm(vector)
+text = "Written by another process"
+ticket = Ticket.objects.create(title=text, description=text, public_text=text, status=Status.RESOLVED,
+                               department=Department.objects.order_by("pk").first(),
+                               requester=User.objects.get(email="employee1@example.com"))
+retrieval.ticket_corpus().upsert([ticket], vectors=vector[None, :])
+print(json.dumps([ticket.pk, time.time()]), flush=True)
 """
 
 
@@ -268,9 +330,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(path: Path, port: int = 0) -> tuple[subprocess.Popen, str]:
     command = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = free_port()
+    port = port or free_port()
     server = subprocess.Popen(
         [command, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -278,24 +340,53 @@ def start_server(path: Path) -> tuple[subprocess.Popen, str]:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(1200):  # a large index takes a while to load
         try:
             urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
             return server, url
         except OSError:
             time.sleep(0.1)
-    server.terminate()
-    raise RuntimeError("the Chroma server did not answer within 20 s")
+    os.killpg(server.pid, signal.SIGTERM)
+    raise RuntimeError("the Chroma server did not answer within 2 minutes")
 
 
-def process_rss_mb(pid: int) -> int:
+def warm_server(url: str) -> None:
+    """One query per collection on a restarted server, so that it has loaded its indexes before a
+    web process starts (the web process's first query is measured, not the server's start)."""
+    subprocess.run(
+        [sys.executable, "-c", WARM, url],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=1800,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+WARM = r"""
+import sys
+from urllib.parse import urlsplit
+import numpy as np
+import chromadb
+from chromadb.config import Settings
+url = urlsplit(sys.argv[1])
+client = chromadb.HttpClient(host=url.hostname, port=url.port, settings=Settings(anonymized_telemetry=False))
+for collection in client.list_collections():
+    if collection.count():
+        collection.query(query_embeddings=[np.ones(384, dtype=np.float32) / 384**0.5], n_results=1, include=[])
+"""
+
+
+def process_memory_mb(pid: int) -> dict:
+    """VmRSS (now) and VmHWM (peak) of a process, in MB."""
+    found = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024)
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                found[line.split(":")[0]] = round(int(line.split()[1]) / 1024)
     except OSError:
         pass
-    return 0
+    return found
 
 
 def old_checkout(rev: str) -> Path:
@@ -304,24 +395,53 @@ def old_checkout(rev: str) -> Path:
     return folder
 
 
+def disk_mb(path: Path) -> int:
+    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20) if path.exists() else 0
+
+
 def measure_size(size: int, args, old: Path | None) -> list[dict]:
     out = []
-    for store_kind in ["embedded", "server"] if args.server else ["embedded"]:
-        var_dir = Path(tempfile.mkdtemp(prefix=f"ai-scale-{size}-"))
+    for store_kind in args.stores:
+        kept = args.worlds is not None
+        name = f"{store_kind}-{size}" + (f"-{args.articles}a" if args.articles else "")
+        var_dir = Path(args.worlds) / name if kept else Path(tempfile.mkdtemp(prefix=f"ai-scale-{size}-"))
+        var_dir.mkdir(parents=True, exist_ok=True)
         server = None
         try:
             url = ""
             if store_kind == "server":
                 server, url = start_server(var_dir / "chroma-server")
             env = environment(var_dir, url)
-            print(f"{size:,} tickets, {store_kind}: building...", file=sys.stderr, flush=True)
-            built = run_json(
-                BUILD,
-                [str(size), str(args.csv), str(ROOT / "var" / "ai" / "embeddings"), str(EMPLOYEES), str(SEED)],
-                env,
-                ROOT,
-                timeout=4 * 3600,
-            )
+            done = var_dir / "built.json"
+            if done.exists():
+                built = json.loads(done.read_text())
+                print(f"{size:,} tickets, {store_kind}: the world of {var_dir}", file=sys.stderr, flush=True)
+            else:
+                print(f"{size:,} tickets, {store_kind}: building...", file=sys.stderr, flush=True)
+                built = run_json(
+                    BUILD,
+                    [
+                        str(size),
+                        str(args.csv),
+                        str(ROOT / "var" / "ai" / "embeddings"),
+                        str(EMPLOYEES),
+                        str(SEED),
+                        str(args.articles),
+                        str(ONNX_CACHE),
+                    ],
+                    env,
+                    ROOT,
+                    timeout=6 * 3600,
+                )
+                built["index_disk_mb"] = disk_mb(var_dir / ("chroma-server" if server else "ai/chroma"))
+                done.write_text(json.dumps(built))
+            if server is not None:
+                # The server as it starts on a built index (its memory after the build is the build's).
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=60)
+                server, url = start_server(var_dir / "chroma-server", port=int(url.rsplit(":", 1)[1]))
+                warm_server(url)
+                built["server_rss_idle_mb"] = process_memory_mb(server.pid).get("VmRSS", 0)
             if args.recall:
                 built.update(run_json(RECALL, [], env, ROOT, timeout=3600))
                 print(json.dumps(built), file=sys.stderr, flush=True)
@@ -329,36 +449,57 @@ def measure_size(size: int, args, old: Path | None) -> list[dict]:
             for version, tree in versions:
                 print(f"{size:,} tickets, {store_kind}, {version} code: measuring...", file=sys.stderr, flush=True)
                 try:
-                    measured = run_json(MEASURE, [str(args.queries), str(args.csv), FOREIGN_WRITE], env, tree, 3 * 3600)
+                    measured = run_json(
+                        MEASURE,
+                        [
+                            str(args.queries),
+                            str(args.csv),
+                            FOREIGN_WRITE,
+                            str(args.chat_samples if args.articles else 0),
+                        ],
+                        env,
+                        tree,
+                        3 * 3600,
+                    )
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     measured = {"error": str(exc)[-500:]}
                 if server is not None:
-                    measured["server_rss_mb"] = process_rss_mb(server.pid)
+                    memory = process_memory_mb(server.pid)
+                    measured["server_rss_mb"], measured["server_peak_mb"] = (
+                        memory.get("VmRSS", 0),
+                        memory.get("VmHWM", 0),
+                    )
                 out.append({"tickets": size, "store": store_kind, "code": version, **built, **measured})
                 print(json.dumps(out[-1]), file=sys.stderr, flush=True)
         finally:
             if server is not None:
                 os.killpg(server.pid, signal.SIGTERM)
-                server.wait(timeout=30)
-            shutil.rmtree(var_dir, ignore_errors=True)
+                server.wait(timeout=60)
+            if not kept:
+                shutil.rmtree(var_dir, ignore_errors=True)
     return out
 
 
 def table(rows: list[dict]) -> str:
     head = (
-        "| tickets | store | code | RSS start / after (MB) | server RSS (MB) | first query (ms) "
-        "| after a foreign write (ms) | similar p95 employee / agent / admin (ms) | embedding p95 (ms) |"
+        "| tickets | store | code | web process RSS peak / steady (MB) | Chroma server RSS (MB) | first query (ms) "
+        "| a foreign write: visible after / that query (ms) | similar p95 employee / agent / admin (ms) "
+        "| one embedding p95 (ms) | one routing p95 (ms) | chat p95 (ms) |"
     )
-    lines = [head, "|" + "---|" * 9]
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['tickets']:,} | {r['store']} | {r['code']} | failed: {r['error'][-120:]!r} |||||||")
+            lines.append(f"| {r['tickets']:,} | {r['store']} | {r['code']} | failed: {r['error'][-120:]!r} |||||||||")
             continue
+        server = f"{r['server_rss_mb']:,} (peak {r['server_peak_mb']:,})" if "server_rss_mb" in r else "-"
+        visible = r.get("visible_after_write_ms")
+        chat = f"{r['chat_p95_ms']:,.0f} ({r['chat_articles']:,} articles)" if "chat_p95_ms" in r else "-"
         lines.append(
-            f"| {r['tickets']:,} | {r['store']} | {r['code']} | {r['rss_start_mb']:,} / {r['rss_end_mb']:,} "
-            f"| {r.get('server_rss_mb', '-')} | {r['first_query_ms']:,.0f} | {r['after_foreign_write_ms']:,.0f} "
-            f"| {r['employee_p95_ms']:.1f} / {r['agent_p95_ms']:.1f} / {r['admin_p95_ms']:.1f} "
-            f"| {r['embed_p95_ms']:.1f} |"
+            f"| {r['tickets']:,} | {r['store']} | {r['code']} | {r['rss_peak_mb']:,} / {r['rss_end_mb']:,} "
+            f"| {server} | {r['first_query_ms']:,.0f} "
+            f"| {'not seen' if visible is None else f'{visible:,.0f}'} / {r['after_foreign_write_ms']:,.0f} "
+            f"| {r['employee_p95_ms']:.0f} / {r['agent_p95_ms']:.0f} / {r['admin_p95_ms']:.0f} "
+            f"| {r['embed_p95_ms']:.0f} | {r['route_p95_ms']:.0f} | {chat} |"
         )
     return "\n".join(lines)
 
@@ -368,6 +509,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--with-1m", action="store_true", help="also 1,000,000 tickets (hours to build)")
     parser.add_argument("--server", action="store_true", help="also on a Chroma server (`chroma run`)")
+    parser.add_argument("--stores", help="embedded,server (default: embedded, and server with --server)")
+    parser.add_argument("--worlds", metavar="DIR", help="keep each built world in DIR/<store>-<size> and reuse it")
+    parser.add_argument("--articles", type=int, default=0, help="also this many knowledge-base articles (chat p95)")
+    parser.add_argument("--chat-samples", type=int, default=40)
     parser.add_argument("--old", metavar="REV", help="also measure the code of this git revision")
     parser.add_argument("--old-max", type=int, default=100_000, help="largest size measured with --old")
     parser.add_argument("--queries", type=int, default=40)
@@ -377,6 +522,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--csv", default=str(CSV))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    args.stores = (args.stores or ("embedded,server" if args.server else "embedded")).split(",")
     sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.with_1m else [])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.main")
     ensure_onnx()

@@ -138,6 +138,9 @@ class Ticket(EventSourced):
             models.Index(fields=["department", "status", "-created_at"], name="ticket_dept_status_created"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["requester", "-created_at"], name="ticket_requester_created"),
+            # A similar-ticket label's tickets (selectors.label_rows; decision 0038): without it a rare
+            # label scanned its department's every ticket.
+            models.Index(fields=["department", "category"], name="ticket_dept_category"),
         ]
 
     def __str__(self) -> str:

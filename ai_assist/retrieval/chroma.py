@@ -162,10 +162,12 @@ def _fresh(name: str) -> None:
     _reopen_embedded()
 
 
-def searched_collection(name: str):
+def searched_collection(name: str, *, log: str | None = None):
     """The handle of a collection that is queried (HNSW, ef_search = QUERY_EF): current with every
-    process's writes (see the module docstring)."""
-    _fresh(name)
+    process's writes (see the module docstring). `log`: the write log that says so, when the
+    collection is one of a family written together (the ticket collection's department
+    partitions share the ticket collection's log); default its own."""
+    _fresh(log or name)
     handle = _handles.get(name)
     if handle is None:
         handle = client().get_or_create_collection(
@@ -179,18 +181,23 @@ def searched_collection(name: str):
     return handle
 
 
-def call(name: str, action: Callable):
+def call(name: str, action: Callable, *, log: str | None = None):
     """`action(collection)` on a searched collection, retried once with a fresh handle (and, on the
     embedded index, a reopened client) when it fails: the collection was dropped and made again by
     another process (`reindex`), or the embedded client holds a graph older than the files."""
     try:
-        return action(searched_collection(name))
+        return action(searched_collection(name, log=log))
     except Exception:
         _handles.pop(name, None)
         if not settings.CHROMA_URL:
             logger.info("Reopening the embedded Chroma index after a failed call on %s", name)
             _reopen_embedded()
-        return action(searched_collection(name))
+        return action(searched_collection(name, log=log))
+
+
+def names(prefix: str) -> list[str]:
+    """The names of the collections that start with `prefix` (a family of partitions)."""
+    return sorted(found.name for found in client().list_collections() if found.name.startswith(prefix))
 
 
 def collection(name: str):
@@ -240,13 +247,15 @@ def read_all(name: str, include: list[str]) -> dict:
         return _read_pages(name, include)
 
 
-def drop(name: str) -> None:
+def drop(name: str, *, stamp: bool = True) -> None:
+    """Delete a collection; `stamp`: bump its generation stamp (collections read as snapshots)."""
     try:
         client().delete_collection(name)
     except Exception:  # absent already: nothing to drop
         logger.debug("collection %s was not there", name)
     _handles.pop(name, None)
-    bump_generation(name)
+    if stamp:
+        bump_generation(name)
 
 
 def _cache_key(name: str) -> str:
