@@ -303,7 +303,6 @@ def environment(var_dir: Path, chroma_url: str = "") -> dict:
         AI_LLM_MODEL="",
         AI_EMBEDDING_RUNTIME="onnx",
         AI_ONNX_MODEL_DIR=str(ONNX_CACHE),
-        AI_SNAPSHOT_REFRESH_SECONDS="0",
         OMP_NUM_THREADS="1",
         OPENBLAS_NUM_THREADS="1",
         TOKENIZERS_PARALLELISM="false",
